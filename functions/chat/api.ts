@@ -1,0 +1,51 @@
+// HTTP adapter of the chat feature: the original engine's session-optional chat routes.
+import { streamCopilotReply } from "#shared/copilot/stream.ts";
+import type { Engine } from "#shared/engine.ts";
+import type { App } from "#shared/http/app.ts";
+import { routeRegistrar } from "#shared/http/openapi.ts";
+import { chatRoutes } from "./routes.ts";
+import { chatRoute, chatStreamRoute } from "./schema.ts";
+
+const TITLE_CHARS = 60;
+
+function titleFrom(message: string): string {
+  const flat = message.replace(/\s+/g, " ").trim();
+  return flat.length > TITLE_CHARS ? `${flat.slice(0, TITLE_CHARS - 1)}…` : flat;
+}
+
+/** Registers `/ai/chat` and `/ai/chat/stream`. */
+export function registerChat(app: App, engine: Engine): void {
+  const route = routeRegistrar(app, chatRoutes, engine.verifyToken);
+
+  /** The given session when the caller owns it (404 otherwise), or a new one named after the message. */
+  async function sessionFor(userId: string, sessionId: string | null | undefined, message: string) {
+    if (sessionId) return (await engine.sessions.get(userId, sessionId)).id;
+    return (await engine.sessions.create(userId, titleFrom(message))).id;
+  }
+
+  route(chatRoute, async (c) => {
+    const userId = c.get("user").userId;
+    const { message, session_id } = c.req.valid("json");
+    const sessionId = await sessionFor(userId, session_id, message);
+    const reply = await engine.copilot.reply({ userId, sessionId, message });
+    return c.json(
+      {
+        response: reply.text,
+        session_id: sessionId,
+        user_id: userId,
+        timestamp: new Date().toISOString(),
+        tool_used: null,
+        ...(reply.incomplete ? { incomplete: true } : {}),
+      },
+      200,
+    );
+  });
+
+  route(chatStreamRoute, async (c) => {
+    const userId = c.get("user").userId;
+    const { message, session_id } = c.req.valid("json");
+    const sessionId = await sessionFor(userId, session_id, message);
+    c.header("X-Session-Id", sessionId);
+    return streamCopilotReply(c, engine, { userId, sessionId, message }, "generic");
+  });
+}

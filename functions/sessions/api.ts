@@ -1,0 +1,78 @@
+// HTTP adapter of the sessions feature: parse → session store / copilot → response.
+import { streamCopilotReply } from "#shared/copilot/stream.ts";
+import type { Engine } from "#shared/engine.ts";
+import type { App } from "#shared/http/app.ts";
+import { routeRegistrar } from "#shared/http/openapi.ts";
+import { sessionsRoutes } from "./routes.ts";
+import {
+  createSessionRoute,
+  deleteSessionRoute,
+  getChatStreamRoute,
+  getSessionRoute,
+  listMessagesRoute,
+  listSessionsRoute,
+  postChatStreamRoute,
+  postMessageRoute,
+  renameSessionRoute,
+} from "./schema.ts";
+
+const DEFAULT_TITLE = "New Chat Session";
+
+/** Registers every session route on the app. */
+export function registerSessions(app: App, engine: Engine): void {
+  const route = routeRegistrar(app, sessionsRoutes, engine.verifyToken);
+  const { sessions } = engine;
+
+  route(listSessionsRoute, async (c) => c.json(await sessions.list(c.get("user").userId), 200));
+
+  route(createSessionRoute, async (c) => {
+    const body = c.req.valid("json") ?? {};
+    const title = body.title && body.title !== "" ? body.title : DEFAULT_TITLE;
+    return c.json(await sessions.create(c.get("user").userId, title), 200);
+  });
+
+  route(getSessionRoute, async (c) => c.json(await sessions.get(c.get("user").userId, c.req.valid("param").id), 200));
+
+  route(renameSessionRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    return c.json(await sessions.rename(c.get("user").userId, id, c.req.valid("json").title), 200);
+  });
+
+  route(deleteSessionRoute, async (c) => {
+    const deleted = await sessions.remove(c.get("user").userId, c.req.valid("param").id);
+    return c.json({ message: "Session deleted successfully", deleted_messages: deleted }, 200);
+  });
+
+  route(listMessagesRoute, async (c) => {
+    const { limit, before } = c.req.valid("query");
+    const page = { ...(limit ? { limit } : {}), ...(before ? { before: new Date(before) } : {}) };
+    return c.json(await sessions.messages(c.get("user").userId, c.req.valid("param").id, page), 200);
+  });
+
+  route(postMessageRoute, async (c) => {
+    const body = c.req.valid("json");
+    const stored = await sessions.append(c.get("user").userId, c.req.valid("param").id, {
+      role: body.role,
+      content: body.content,
+      ...(body.timestamp ? { timestamp: new Date(body.timestamp) } : {}),
+    });
+    return c.json({ role: stored.role, content: stored.content, timestamp: stored.timestamp }, 200);
+  });
+
+  route(postChatStreamRoute, async (c) => {
+    const userId = c.get("user").userId;
+    const { id } = c.req.valid("param");
+    // Ownership is checked before the stream starts, so a foreign session is a plain JSON 404.
+    await sessions.get(userId, id);
+    const { message } = c.req.valid("json");
+    return streamCopilotReply(c, engine, { userId, sessionId: id, message }, "session");
+  });
+
+  route(getChatStreamRoute, async (c) => {
+    const userId = c.get("user").userId;
+    const { id } = c.req.valid("param");
+    await sessions.get(userId, id);
+    const { message } = c.req.valid("query");
+    return streamCopilotReply(c, engine, { userId, sessionId: id, message }, "session");
+  });
+}

@@ -1,0 +1,133 @@
+// One zod schema for the engine's whole environment. Parsed once at start-up; a bad value fails
+// fast with every problem named. Names from the original engine keep their meaning.
+import { z } from "zod";
+
+const DEFAULT_CORS_ORIGINS = [
+  "http://localhost:3000",
+  "http://localhost:5000",
+  "http://127.0.0.1:3000",
+  "http://127.0.0.1:5000",
+];
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .optional();
+
+const optionalUrl = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional())
+  .optional();
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const booleanFlag = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((value) => value === "true" || value === "1" || value === "yes");
+
+export const configSchema = z.object({
+  /** "aws" inside Lambda (detected), "local" for `npm start` and tests. */
+  RUNTIME: z.enum(["local", "aws"]).default("local"),
+  STAGE: z.string().trim().min(1).default("local"),
+  HOST: z.string().trim().min(1).default("127.0.0.1"),
+  PORT: int(0, 65535).default(8000),
+  DATA_DIR: z.string().trim().min(1).default(".data"),
+  LOG_LEVEL: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .pipe(z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]))
+    .default("INFO"),
+
+  JWT_SECRET_KEY: optionalString,
+  JWT_SECRET_ARN: optionalString,
+  JWT_ISSUER: optionalString,
+  JWT_AUDIENCE: optionalString,
+  /** Seconds of clock skew tolerated on `exp`/`nbf`/`iat`. */
+  JWT_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(30),
+
+  MONGO_URI: optionalString,
+  MONGO_URI_SECRET_ARN: optionalString,
+  MONGO_DB: z.string().trim().min(1).default("collabry"),
+
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((value) => {
+      const origins = (value ?? "")
+        .split(",")
+        .map((origin) => origin.trim().replace(/\/+$/, ""))
+        .filter((origin) => origin !== "");
+      return origins.length > 0 ? origins : DEFAULT_CORS_ORIGINS;
+    }),
+
+  LLM_BASE_URL: optionalUrl,
+  LLM_MODEL: optionalString,
+  LLM_API_KEY: optionalString,
+  LLM_API_KEY_SECRET_ARN: optionalString,
+  OLLAMA_BASE_URL: optionalUrl,
+  OLLAMA_MODEL: optionalString,
+  /** Whole-answer deadline for one model call. */
+  LLM_TIMEOUT_MS: int(1_000, 900_000).default(120_000),
+  /** Deadline for the first streamed token. */
+  LLM_FIRST_TOKEN_TIMEOUT_MS: int(500, 600_000).default(30_000),
+  LLM_MAX_RETRIES: int(0, 5).default(2),
+
+  SERPER_API_KEY: optionalString,
+  SERPER_API_KEY_SECRET_ARN: optionalString,
+
+  /** JSON request bodies above this size get 413 (file uploads have their own limits). */
+  MAX_BODY_BYTES: int(1_024, 50 * 1024 * 1024).default(1024 * 1024),
+  MAX_SESSIONS_PER_USER: int(1, 10_000).default(50),
+  /** Tokens of recent conversation sent to the model with each message. */
+  CHAT_HISTORY_TOKEN_BUDGET: int(0, 100_000).default(3_000),
+  /** Print a ready dev token at local start-up. */
+  PRINT_DEV_TOKEN: booleanFlag.default(true),
+});
+
+/** Cross-field rules, checked on the raw environment so they are reported together with field errors. */
+function crossFieldProblems(input: Record<string, string | undefined>): string[] {
+  const set = (name: string) => (input[name] ?? "").trim() !== "";
+  const problems: string[] = [];
+  if (input.RUNTIME === "aws") {
+    // In AWS there is no generated secret and no embedded store: both must be configured.
+    if (!set("JWT_SECRET_KEY") && !set("JWT_SECRET_ARN"))
+      problems.push("JWT_SECRET_ARN: required in AWS (or JWT_SECRET_KEY)");
+    if (!set("MONGO_URI") && !set("MONGO_URI_SECRET_ARN"))
+      problems.push("MONGO_URI_SECRET_ARN: required in AWS (or MONGO_URI)");
+  }
+  if (set("JWT_SECRET_KEY") && (input.JWT_SECRET_KEY ?? "").trim().length < 16) {
+    problems.push("JWT_SECRET_KEY: must be at least 16 characters");
+  }
+  if (set("LLM_BASE_URL") && !set("LLM_MODEL")) problems.push("LLM_MODEL: required when LLM_BASE_URL is set");
+  return problems;
+}
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Raised at start-up when the environment does not parse; the message names every problem. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+  }
+}
+
+/** Parses the environment (AWS runtime detected from Lambda's variables); throws ConfigError naming every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // A blank variable (`PORT=` in a .env file or compose file) means unset, so its default applies
+  // instead of failing validation (or, for numbers, silently coercing to 0).
+  const input: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && value.trim() !== "") input[name] = value;
+  if (input.RUNTIME === undefined && env.AWS_LAMBDA_FUNCTION_NAME) input.RUNTIME = "aws";
+  const parsed = configSchema.safeParse(input);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join(".") || "(environment)"}: ${issue.message}`);
+  problems.push(...crossFieldProblems(input));
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  return parsed.data;
+}

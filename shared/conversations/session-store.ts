@@ -1,0 +1,260 @@
+// Chat sessions and messages in the original engine's collections (`chat_sessions`,
+// `chat_messages`), so existing MongoDB data stays readable. Every call takes the verified user id.
+import { ForbiddenError, NotFoundError } from "../http/errors.ts";
+import { isObjectId, newObjectId } from "../store/ids.ts";
+import type { DocumentStore, StoredDocument } from "../store/store.ts";
+
+export const SESSIONS = "chat_sessions";
+export const MESSAGES = "chat_messages";
+
+export type MessageRole = "user" | "assistant" | "system";
+
+export interface Citation {
+  source_id: string;
+  chunk_id: string;
+  page?: number;
+  quote: string;
+  filename?: string;
+  score?: number;
+}
+
+interface SessionRecord extends StoredDocument {
+  user_id: string;
+  title: string;
+  last_message?: string | null;
+  message_count?: number;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+interface MessageRecord extends StoredDocument {
+  session_id: string;
+  user_id?: string;
+  role?: string;
+  content?: string;
+  /** Legacy field names of early data. */
+  sender?: string;
+  text?: string;
+  timestamp?: Date | string;
+  created_at?: Date | string;
+  citations?: Citation[];
+  incomplete?: boolean;
+}
+
+export interface Session {
+  id: string;
+  user_id: string;
+  title: string;
+  last_message: string | null;
+  message_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Message {
+  id: string;
+  role: MessageRole;
+  content: string;
+  timestamp: string;
+  citations?: Citation[];
+  incomplete?: boolean;
+}
+
+export interface SessionList {
+  sessions: Session[];
+  total: number;
+  limit_reached: boolean;
+  max_sessions: number;
+}
+
+export interface SessionStoreOptions {
+  maxSessionsPerUser: number;
+  now?: () => Date;
+}
+
+const LAST_MESSAGE_PREVIEW_CHARS = 200;
+const MAX_MESSAGES_PER_PAGE = 1000;
+
+function toDate(value: Date | string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+function toIso(value: Date | string | undefined, fallback: Date): string {
+  return (toDate(value) ?? fallback).toISOString();
+}
+
+function normaliseRole(value: string | undefined): MessageRole {
+  if (value === "assistant" || value === "ai" || value === "bot") return "assistant";
+  if (value === "system") return "system";
+  return "user";
+}
+
+function preview(content: string): string {
+  const flat = content.replace(/\s+/g, " ").trim();
+  return flat.length > LAST_MESSAGE_PREVIEW_CHARS ? `${flat.slice(0, LAST_MESSAGE_PREVIEW_CHARS - 1)}…` : flat;
+}
+
+/** Ensures the indexes of the contract (and one per new query shape, each starting with user_id). */
+export async function ensureConversationIndexes(store: DocumentStore): Promise<void> {
+  await store.ensureIndexes(SESSIONS, [
+    { keys: { user_id: 1, created_at: -1 }, name: "user_id_1_created_at_-1" },
+    { keys: { user_id: 1, updated_at: -1 }, name: "user_id_1_updated_at_-1" },
+  ]);
+  await store.ensureIndexes(MESSAGES, [{ keys: { session_id: 1, timestamp: 1 }, name: "session_id_1_timestamp_1" }]);
+}
+
+export type SessionStore = ReturnType<typeof createSessionStore>;
+
+/** Session and message persistence scoped by user; other users' sessions are indistinguishable from missing ones. */
+export function createSessionStore(store: DocumentStore, options: SessionStoreOptions) {
+  const sessions = store.collection<SessionRecord>(SESSIONS);
+  const messages = store.collection<MessageRecord>(MESSAGES);
+  const now = options.now ?? (() => new Date());
+
+  async function toSession(record: SessionRecord): Promise<Session> {
+    const created = toDate(record.created_at) ?? now();
+    // Sessions written by the original engine have no counter: count once, lazily.
+    const count =
+      typeof record.message_count === "number"
+        ? record.message_count
+        : await messages.countDocuments({ session_id: record._id });
+    return {
+      id: record._id,
+      user_id: record.user_id,
+      title: record.title,
+      last_message: record.last_message ?? null,
+      message_count: count,
+      created_at: created.toISOString(),
+      updated_at: toIso(record.updated_at, created),
+    };
+  }
+
+  function toMessage(record: MessageRecord): Message {
+    const timestamp = toDate(record.timestamp) ?? toDate(record.created_at) ?? now();
+    return {
+      id: record._id,
+      role: normaliseRole(record.role ?? record.sender),
+      content: record.content ?? record.text ?? "",
+      timestamp: timestamp.toISOString(),
+      ...(record.citations && record.citations.length > 0 ? { citations: record.citations } : {}),
+      ...(record.incomplete ? { incomplete: true } : {}),
+    };
+  }
+
+  async function findOwned(userId: string, sessionId: string): Promise<SessionRecord> {
+    if (!isObjectId(sessionId)) throw new NotFoundError("Session not found");
+    const record = await sessions.findOne({ _id: sessionId, user_id: userId });
+    if (!record) throw new NotFoundError("Session not found");
+    return record;
+  }
+
+  return {
+    async list(userId: string): Promise<SessionList> {
+      const records = await sessions.find({ user_id: userId }, { sort: { updated_at: -1, _id: -1 } });
+      const list = await Promise.all(records.map(toSession));
+      return {
+        sessions: list,
+        total: list.length,
+        limit_reached: list.length >= options.maxSessionsPerUser,
+        max_sessions: options.maxSessionsPerUser,
+      };
+    },
+
+    async create(userId: string, title: string): Promise<Session> {
+      const count = await sessions.countDocuments({ user_id: userId });
+      if (count >= options.maxSessionsPerUser) {
+        throw new ForbiddenError(
+          `Session limit reached: you have ${count} of ${options.maxSessionsPerUser} sessions. Delete a session to create a new one.`,
+        );
+      }
+      const created = now();
+      const record: SessionRecord = {
+        _id: newObjectId(created),
+        user_id: userId,
+        title,
+        last_message: null,
+        message_count: 0,
+        created_at: created,
+        updated_at: created,
+      };
+      await sessions.insertOne(record);
+      return toSession(record);
+    },
+
+    async get(userId: string, sessionId: string): Promise<Session> {
+      return toSession(await findOwned(userId, sessionId));
+    },
+
+    async rename(userId: string, sessionId: string, title: string): Promise<Session> {
+      await findOwned(userId, sessionId);
+      const updated = await sessions.findOneAndUpdate(
+        { _id: sessionId, user_id: userId },
+        { $set: { title, updated_at: now() } },
+        { returnDocument: "after" },
+      );
+      if (!updated) throw new NotFoundError("Session not found");
+      return toSession(updated);
+    },
+
+    /** Deletes the session and its messages; returns how many messages went with it. */
+    async remove(userId: string, sessionId: string): Promise<number> {
+      await findOwned(userId, sessionId);
+      // Messages first: a crash in between leaves a session without messages, never orphans.
+      const deletedMessages = await messages.deleteMany({ session_id: sessionId });
+      await sessions.deleteOne({ _id: sessionId, user_id: userId });
+      return deletedMessages;
+    },
+
+    /** Messages oldest first; with `limit`, the most recent ones (before `before`, if given). */
+    async messages(
+      userId: string,
+      sessionId: string,
+      page: { limit?: number; before?: Date } = {},
+    ): Promise<Message[]> {
+      await findOwned(userId, sessionId);
+      const filter: Record<string, unknown> = { session_id: sessionId };
+      if (page.before) filter.timestamp = { $lt: page.before };
+      const limit = Math.min(page.limit ?? MAX_MESSAGES_PER_PAGE, MAX_MESSAGES_PER_PAGE);
+      const newestFirst = await messages.find(filter, { sort: { timestamp: -1, _id: -1 }, limit });
+      return newestFirst.reverse().map(toMessage);
+    },
+
+    /** Stores one message and updates the session's preview, counter and activity time. */
+    async append(
+      userId: string,
+      sessionId: string,
+      message: {
+        role: MessageRole;
+        content: string;
+        timestamp?: Date;
+        citations?: Citation[];
+        incomplete?: boolean;
+      },
+    ): Promise<Message> {
+      const session = await findOwned(userId, sessionId);
+      const stored = now();
+      const record: MessageRecord = {
+        _id: newObjectId(stored),
+        session_id: sessionId,
+        user_id: userId,
+        role: message.role,
+        content: message.content,
+        timestamp: message.timestamp ?? stored,
+        created_at: stored,
+        ...(message.citations && message.citations.length > 0 ? { citations: message.citations } : {}),
+        ...(message.incomplete ? { incomplete: true } : {}),
+      };
+      await messages.insertOne(record);
+      const activity = { last_message: preview(message.content), updated_at: stored };
+      // Sessions of the original engine have no counter yet: start it from the real count.
+      const counter =
+        typeof session.message_count === "number"
+          ? { $set: activity, $inc: { message_count: 1 } }
+          : { $set: { ...activity, message_count: await messages.countDocuments({ session_id: sessionId }) } };
+      await sessions.updateOne({ _id: sessionId, user_id: userId }, counter);
+      return toMessage(record);
+    },
+  };
+}

@@ -1,0 +1,130 @@
+// The study copilot's conversation loop: store the student's message, send the recent history to
+// the chat model, forward tokens as they arrive, store the answer. Transport-free: the session
+// stream, the generic stream and /ai/chat all drive it.
+import type { Citation, SessionStore } from "../conversations/session-store.ts";
+import { AppError } from "../http/errors.ts";
+import type { ChatModel, ChatTurn, TokenUsage } from "../llm/chat-model.ts";
+import { buildChatMessages, STUDY_COPILOT_SYSTEM_PROMPT } from "../llm/prompts.ts";
+import type { Logger } from "../observability/logger.ts";
+
+export interface CopilotDeps {
+  sessions: SessionStore;
+  model: ChatModel;
+  logger: Logger;
+  historyTokenBudget: number;
+}
+
+export interface ReplyRequest {
+  userId: string;
+  sessionId: string;
+  message: string;
+  /** Called with each token as the model produces it. */
+  onToken?: (token: string) => Promise<void> | void;
+}
+
+export interface Reply {
+  text: string;
+  /** True when generation failed part-way; the partial answer was stored marked incomplete. */
+  incomplete: boolean;
+  /** Why generation stopped early, in words safe to show the student. */
+  error?: string;
+  citations: Citation[];
+  usage?: TokenUsage;
+  model: string;
+  timeToFirstTokenMs?: number;
+}
+
+/** Generation failed before any token: nothing was stored for the assistant (502 on JSON routes). */
+export class GenerationFailedError extends AppError {
+  constructor(message: string) {
+    super(502, message);
+  }
+}
+
+/** How many stored messages are read to build the history window (the token budget trims further). */
+const HISTORY_WINDOW_MESSAGES = 60;
+
+function publicMessage(error: unknown): string {
+  if (error instanceof Error && "expose" in error && error.expose === true) return error.message;
+  return "The study copilot could not generate an answer. Please try again.";
+}
+
+export type Copilot = ReturnType<typeof createCopilot>;
+
+/** Builds the copilot over a session store and a chat model. */
+export function createCopilot(deps: CopilotDeps) {
+  return {
+    /**
+     * Answers one message in a session. The reply is generated to the end even if the client went
+     * away (`onToken` errors are ignored), so the stored conversation is complete on reload.
+     */
+    async reply(request: ReplyRequest): Promise<Reply> {
+      const history = await deps.sessions.messages(request.userId, request.sessionId, {
+        limit: HISTORY_WINDOW_MESSAGES,
+      });
+      await deps.sessions.append(request.userId, request.sessionId, { role: "user", content: request.message });
+      const turns: ChatTurn[] = history
+        .filter((message) => message.role !== "system" && message.content.trim() !== "")
+        .map((message) => ({ role: message.role, content: message.content }));
+      const messages = buildChatMessages({
+        systemPrompt: STUDY_COPILOT_SYSTEM_PROMPT,
+        history: turns,
+        userMessage: request.message,
+        historyTokenBudget: deps.historyTokenBudget,
+      });
+
+      const started = performance.now();
+      let text = "";
+      let usage: TokenUsage | undefined;
+      let timeToFirstTokenMs: number | undefined;
+      let clientGone = false;
+      try {
+        for await (const chunk of deps.model.stream({ messages })) {
+          if (chunk.usage) usage = chunk.usage;
+          if (chunk.text === "") continue;
+          if (timeToFirstTokenMs === undefined) timeToFirstTokenMs = performance.now() - started;
+          text += chunk.text;
+          if (request.onToken && !clientGone) {
+            try {
+              await request.onToken(chunk.text);
+            } catch {
+              clientGone = true;
+            }
+          }
+        }
+      } catch (error) {
+        deps.logger.warn("generation failed", {
+          session_id: request.sessionId,
+          streamed_chars: text.length,
+          error: error instanceof Error ? error.name : "unknown",
+        });
+        if (text.trim() === "") throw new GenerationFailedError(publicMessage(error));
+        await deps.sessions.append(request.userId, request.sessionId, {
+          role: "assistant",
+          content: text,
+          incomplete: true,
+        });
+        return {
+          text,
+          incomplete: true,
+          error: publicMessage(error),
+          citations: [],
+          ...(usage ? { usage } : {}),
+          model: deps.model.info.model,
+          ...(timeToFirstTokenMs !== undefined ? { timeToFirstTokenMs } : {}),
+        };
+      }
+      if (text.trim() !== "") {
+        await deps.sessions.append(request.userId, request.sessionId, { role: "assistant", content: text });
+      }
+      return {
+        text,
+        incomplete: false,
+        citations: [],
+        ...(usage ? { usage } : {}),
+        model: deps.model.info.model,
+        ...(timeToFirstTokenMs !== undefined ? { timeToFirstTokenMs } : {}),
+      };
+    },
+  };
+}

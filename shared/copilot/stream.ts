@@ -1,0 +1,39 @@
+// Glue between the copilot and SSE, shared by the session stream and the generic chat stream.
+import type { Context } from "hono";
+import { type SseFraming, sseResponse } from "../http/sse.ts";
+import type { Logger } from "../observability/logger.ts";
+import { type Copilot, GenerationFailedError } from "./copilot.ts";
+
+/** Streams a copilot reply: tokens as they arrive, then citations (session framing), then `done`. */
+export function streamCopilotReply(
+  c: Context,
+  deps: { copilot: Copilot; logger: Logger },
+  request: { userId: string; sessionId: string; message: string },
+  framing: SseFraming,
+): Response {
+  return sseResponse(
+    c,
+    framing,
+    async (writer) => {
+      const reply = await deps.copilot.reply({ ...request, onToken: (token) => writer.token(token) });
+      if (reply.incomplete) await writer.error(reply.error ?? "The answer was cut short.");
+      if (framing === "session") await writer.event("citations", JSON.stringify(reply.citations));
+      await writer.done();
+      deps.logger.info("reply streamed", {
+        session_id: request.sessionId,
+        chars: reply.text.length,
+        incomplete: reply.incomplete,
+        ttft_ms: reply.timeToFirstTokenMs === undefined ? undefined : Math.round(reply.timeToFirstTokenMs),
+        tokens_in: reply.usage?.inputTokens,
+        tokens_out: reply.usage?.outputTokens,
+      });
+    },
+    async (error, writer) => {
+      const message =
+        error instanceof GenerationFailedError ? error.message : "The study copilot could not generate an answer.";
+      if (!(error instanceof GenerationFailedError)) deps.logger.error("stream failed", { error: error as Error });
+      await writer.error(message);
+      await writer.done();
+    },
+  );
+}

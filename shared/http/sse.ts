@@ -1,0 +1,120 @@
+// Server-sent events in the two framings of the wire contract.
+//
+// Session stream (notebook chat): one `data:` line per frame; newlines inside a token are sent as
+// the two characters `\` `n`; whitespace-only payloads are never sent (clients drop them), so
+// whitespace is carried over to the next token.
+// Generic stream (chat/summarize/qa): multi-line text becomes consecutive `data:` lines of one
+// event, as the SSE specification says, so no line of output is ever outside a `data:` field.
+import type { Context } from "hono";
+import { stream as honoStream } from "hono/streaming";
+
+export type SseFraming = "session" | "generic";
+
+const LINE_BREAK = /\r\n|\r|\n/g;
+
+/** Encodes one session-stream frame (the payload must not be whitespace-only). */
+export function encodeSessionData(text: string): string {
+  return `data: ${text.replace(LINE_BREAK, "\\n")}\n\n`;
+}
+
+/** Encodes one generic-stream event whose data may span several lines. */
+export function encodeGenericData(text: string, event?: string): string {
+  const lines = text.split(LINE_BREAK).map((line) => `data: ${line}\n`);
+  return `${event ? `event: ${event}\n` : ""}${lines.join("")}\n`;
+}
+
+/** Encodes a named event whose data is one line (JSON or a short value). */
+export function encodeEvent(event: string, data: string): string {
+  return `event: ${event}\ndata: ${data.replace(LINE_BREAK, " ")}\n\n`;
+}
+
+export const DONE_FRAME = "event: done\ndata: \n\n";
+
+/** The writing side of an SSE response; `aborted` turns true when the client goes away. */
+export interface SseSink {
+  write(chunk: string): Promise<void>;
+  readonly aborted: boolean;
+  onAbort(listener: () => void): void;
+}
+
+/** Frames model tokens for one stream; whitespace in session framing is attached to the next token. */
+export class SseWriter {
+  private pendingWhitespace = "";
+  private wroteText = false;
+
+  constructor(
+    private readonly sink: SseSink,
+    readonly framing: SseFraming,
+  ) {}
+
+  get aborted(): boolean {
+    return this.sink.aborted;
+  }
+
+  /** Writes a token as soon as it arrives (no buffering beyond whitespace in session framing). */
+  async token(text: string): Promise<void> {
+    if (text === "") return;
+    if (this.framing === "generic") {
+      if (text.trim() !== "") this.wroteText = true;
+      await this.sink.write(encodeGenericData(text));
+      return;
+    }
+    if (text.trim() === "") {
+      this.pendingWhitespace += text;
+      return;
+    }
+    const payload = this.pendingWhitespace + text;
+    this.pendingWhitespace = "";
+    this.wroteText = true;
+    await this.sink.write(encodeSessionData(payload));
+  }
+
+  /** A named event with a single-line payload (`citations`, `sources`, `file`, `error`). */
+  async event(name: string, data: string): Promise<void> {
+    await this.sink.write(encodeEvent(name, data));
+  }
+
+  async error(message: string): Promise<void> {
+    await this.event("error", JSON.stringify({ error: message }));
+  }
+
+  /** Ends the stream with the contract's `event: done` marker. */
+  async done(): Promise<void> {
+    await this.sink.write(DONE_FRAME);
+  }
+
+  /** True once any visible text was written. */
+  get hasText(): boolean {
+    return this.wroteText;
+  }
+}
+
+/** Starts an SSE response; `produce` writes frames while the response is already flowing to the client. */
+export function sseResponse(
+  c: Context,
+  framing: SseFraming,
+  produce: (writer: SseWriter) => Promise<void>,
+  onFailure: (error: unknown, writer: SseWriter) => Promise<void>,
+): Response {
+  c.header("Content-Type", "text/event-stream; charset=utf-8");
+  c.header("Cache-Control", "no-cache");
+  // Proxies (nginx, some load balancers) buffer responses unless told not to.
+  c.header("X-Accel-Buffering", "no");
+  return honoStream(c, async (stream) => {
+    const sink: SseSink = {
+      write: async (chunk) => {
+        if (!stream.aborted) await stream.write(chunk);
+      },
+      get aborted() {
+        return stream.aborted;
+      },
+      onAbort: (listener) => stream.onAbort(listener),
+    };
+    const writer = new SseWriter(sink, framing);
+    try {
+      await produce(writer);
+    } catch (error) {
+      await onFailure(error, writer);
+    }
+  });
+}

@@ -1,0 +1,319 @@
+// Chat model adapter for any OpenAI-compatible endpoint (Ollama /v1, OpenAI, Groq, vLLM…) via LangChain.
+import { AIMessage, type BaseMessage, HumanMessage, SystemMessage } from "@langchain/core/messages";
+import { ChatOpenAI } from "@langchain/openai";
+import type { ChatChunk, ChatModel, ChatRequest, ChatResult, ChatTurn, TokenUsage } from "./chat-model.ts";
+import { ModelTimeoutError, ModelUnavailableError } from "./errors.ts";
+
+export interface OpenAICompatibleChatModelOptions {
+  /** API root including the version segment, e.g. `http://gpu-host:11434/v1`. */
+  baseUrl: string;
+  model: string;
+  apiKey?: string;
+  /** complete(): deadline of the whole request. stream(): the longest silence allowed between two tokens. */
+  timeoutMs: number;
+  /** Attempts after the first one; only made while no token has reached the caller. */
+  maxRetries: number;
+  /** stream(): deadline of the first token (defaults to timeoutMs); a cold Ollama model may need longer. */
+  firstTokenTimeoutMs?: number;
+}
+
+// Without an explicit key the OpenAI client reads OPENAI_API_KEY from the environment and would send
+// that real key to whatever endpoint is configured (e.g. an Ollama host); keyless servers ignore this one.
+const PLACEHOLDER_API_KEY = "ollama";
+const HEALTH_TIMEOUT_MS = 2_500;
+const RETRY_BASE_DELAY_MS = 150;
+const RETRY_MAX_DELAY_MS = 2_000;
+// Requests differ only by temperature and max tokens, which ChatOpenAI fixes per instance.
+const MAX_CACHED_CLIENTS = 16;
+
+/** Creates a chat model backed by an OpenAI-compatible endpoint, with real token streaming, timeouts and retries. */
+export function createOpenAICompatibleChatModel(options: OpenAICompatibleChatModelOptions): ChatModel {
+  if (!(options.timeoutMs > 0)) throw new RangeError("timeoutMs must be a positive number of milliseconds");
+  if (!Number.isInteger(options.maxRetries) || options.maxRetries < 0) {
+    throw new RangeError("maxRetries must be a non-negative integer");
+  }
+  const baseUrl = trimTrailingSlashes(options.baseUrl);
+  const firstTokenTimeoutMs = options.firstTokenTimeoutMs ?? options.timeoutMs;
+  const clients = new Map<string, ChatOpenAI>();
+
+  function clientFor(request: ChatRequest): ChatOpenAI {
+    const key = `${request.temperature ?? ""}|${request.maxTokens ?? ""}`;
+    const cached = clients.get(key);
+    if (cached !== undefined) return cached;
+    if (clients.size >= MAX_CACHED_CLIENTS) clients.clear();
+    const client = new ChatOpenAI({
+      model: options.model,
+      apiKey: options.apiKey ?? PLACEHOLDER_API_KEY,
+      configuration: { baseURL: baseUrl },
+      // Retries are ours: LangChain's caller could re-send a request whose stream had already started.
+      maxRetries: 0,
+      streamUsage: true,
+      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
+    });
+    clients.set(key, client);
+    return client;
+  }
+
+  return {
+    info: { kind: "openai-compatible", model: options.model, baseUrl },
+
+    async *stream(request: ChatRequest): AsyncIterable<ChatChunk> {
+      const client = clientFor(request);
+      const messages = toLangChainMessages(request.messages);
+      for (let attempt = 0; ; attempt += 1) {
+        request.signal?.throwIfAborted();
+        const guard = new AttemptGuard(request.signal);
+        let yielded = false;
+        try {
+          guard.arm(firstTokenTimeoutMs, "no first token");
+          const stream = await guard.race(client.stream(messages, { signal: guard.signal }));
+          const iterator = stream[Symbol.asyncIterator]();
+          let usage: TokenUsage | undefined;
+          for (;;) {
+            const next = await guard.race(iterator.next());
+            if (next.done) break;
+            usage = usageOf(next.value.usage_metadata) ?? usage;
+            const text = textOf(next.value.content);
+            if (text.length === 0) continue;
+            yielded = true;
+            // The silence timer must not count the time the caller spends on the chunk.
+            guard.disarm();
+            yield { text };
+            guard.arm(options.timeoutMs, "the answer stalled");
+          }
+          // LangChain ends an aborted stream quietly; an abort must not look like a complete answer.
+          guard.throwIfStopped();
+          // Text was forwarded as it came, so the usage the endpoint reports last rides on an empty chunk.
+          if (usage !== undefined) yield { text: "", usage };
+          return;
+        } catch (error) {
+          const failure = guard.translate(error);
+          if (yielded || attempt >= options.maxRetries || !isRetryable(failure)) throw failure;
+        } finally {
+          // Also runs when the caller stops iterating early: aborting releases the HTTP connection.
+          guard.dispose();
+        }
+        await retryPause(attempt, request.signal);
+      }
+    },
+
+    async complete(request: ChatRequest): Promise<ChatResult> {
+      const client = clientFor(request);
+      const messages = toLangChainMessages(request.messages);
+      for (let attempt = 0; ; attempt += 1) {
+        request.signal?.throwIfAborted();
+        const guard = new AttemptGuard(request.signal);
+        try {
+          guard.arm(options.timeoutMs, "no answer");
+          const message = await guard.race(client.invoke(messages, { signal: guard.signal }));
+          guard.throwIfStopped();
+          const usage = usageOf(message.usage_metadata);
+          const text = textOf(message.content);
+          return usage === undefined ? { text } : { text, usage };
+        } catch (error) {
+          const failure = guard.translate(error);
+          if (attempt >= options.maxRetries || !isRetryable(failure)) throw failure;
+        } finally {
+          guard.dispose();
+        }
+        await retryPause(attempt, request.signal);
+      }
+    },
+
+    async health() {
+      const headers: Record<string, string> = {};
+      if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
+      try {
+        const response = await fetch(`${baseUrl}/models`, { headers, signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+        await response.body?.cancel();
+        if (response.ok) return { status: "ok" };
+        return { status: "down", detail: `the model endpoint answered HTTP ${response.status}` };
+      } catch (error) {
+        const timedOut = error instanceof Error && error.name === "TimeoutError";
+        return {
+          status: "down",
+          detail: timedOut ? `no answer within ${HEALTH_TIMEOUT_MS} ms` : "the model endpoint could not be reached",
+        };
+      }
+    },
+  };
+}
+
+/** Picks the chat endpoint from the environment: LLM_* first, then Ollama's OpenAI-compatible /v1; undefined when neither is set. */
+export function resolveModelEndpoint(env: {
+  LLM_BASE_URL?: string;
+  LLM_MODEL?: string;
+  LLM_API_KEY?: string;
+  OLLAMA_BASE_URL?: string;
+  OLLAMA_MODEL?: string;
+}): { baseUrl: string; model: string; apiKey?: string } | undefined {
+  // Empty values count as unset: `.env` files often carry `LLM_BASE_URL=`.
+  const llmBaseUrl = nonEmpty(env.LLM_BASE_URL);
+  if (llmBaseUrl !== undefined) {
+    const model = nonEmpty(env.LLM_MODEL);
+    // No default model: a guessed name would fail on every request instead of at start-up.
+    if (model === undefined) throw new Error("LLM_MODEL must be set when LLM_BASE_URL is set");
+    const apiKey = nonEmpty(env.LLM_API_KEY);
+    const endpoint = { baseUrl: trimTrailingSlashes(llmBaseUrl), model };
+    return apiKey === undefined ? endpoint : { ...endpoint, apiKey };
+  }
+  const ollamaBaseUrl = nonEmpty(env.OLLAMA_BASE_URL);
+  if (ollamaBaseUrl !== undefined) {
+    const root = trimTrailingSlashes(ollamaBaseUrl);
+    return {
+      baseUrl: /\/v1$/.test(root) ? root : `${root}/v1`,
+      model: nonEmpty(env.OLLAMA_MODEL) ?? "llama3.1",
+    };
+  }
+  return undefined;
+}
+
+// One attempt's deadline and abort wiring: the caller's signal and our timers both abort the request,
+// and we remember which one did so that the error says the right thing.
+class AttemptGuard {
+  private readonly controller = new AbortController();
+  private readonly stopped: Promise<never>;
+  private timer: NodeJS.Timeout | undefined;
+  private timeoutReason: string | undefined;
+  private readonly onCallerAbort = () => this.controller.abort();
+
+  constructor(private readonly callerSignal: AbortSignal | undefined) {
+    this.stopped = new Promise<never>((_, reject) => {
+      this.controller.signal.addEventListener("abort", () => reject(new Error("attempt stopped")), { once: true });
+    });
+    // The race loser may reject later; it is handled through translate(), never left unhandled.
+    this.stopped.catch(() => undefined);
+    callerSignal?.addEventListener("abort", this.onCallerAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  arm(ms: number, reason: string): void {
+    this.disarm();
+    this.timer = setTimeout(() => {
+      this.timeoutReason = `${reason} within ${ms} ms`;
+      this.controller.abort();
+    }, ms);
+  }
+
+  disarm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Settles with the promise, or rejects as soon as the attempt is aborted (LangChain may not notice). */
+  race<T>(promise: Promise<T>): Promise<T> {
+    promise.catch(() => undefined);
+    return Promise.race([promise, this.stopped]);
+  }
+
+  throwIfStopped(): void {
+    if (this.controller.signal.aborted) throw new Error("attempt stopped");
+  }
+
+  /** Maps whatever the attempt threw to the caller's abort reason, a ModelTimeoutError or a ModelUnavailableError. */
+  translate(error: unknown): unknown {
+    if (this.callerSignal?.aborted) return this.callerSignal.reason;
+    if (this.timeoutReason !== undefined) return new ModelTimeoutError(this.timeoutReason, { cause: error });
+    if (error instanceof ModelUnavailableError || error instanceof ModelTimeoutError) return error;
+    if (error instanceof Error && error.name === "TimeoutError") {
+      return new ModelTimeoutError("the model endpoint timed out", { cause: error });
+    }
+    return toUnavailable(error);
+  }
+
+  dispose(): void {
+    this.disarm();
+    this.callerSignal?.removeEventListener("abort", this.onCallerAbort);
+    this.controller.abort();
+  }
+}
+
+class RetryableModelUnavailableError extends ModelUnavailableError {}
+
+// The endpoint's own error text is not copied: an OpenAI 401 body quotes part of the key.
+function toUnavailable(error: unknown): ModelUnavailableError {
+  const status = statusOf(error);
+  if (status === undefined) {
+    if (error instanceof Error && error.name === "ContextOverflowError") {
+      return new ModelUnavailableError("the conversation is too long for the model", { cause: error });
+    }
+    return new RetryableModelUnavailableError("the model endpoint could not be reached", { cause: error });
+  }
+  if (status === 401 || status === 403) {
+    return new ModelUnavailableError(`the model endpoint refused the credentials (HTTP ${status})`, { cause: error });
+  }
+  if (status === 404) {
+    return new ModelUnavailableError("the model or its endpoint was not found (HTTP 404)", { cause: error });
+  }
+  if (status === 429) {
+    return new RetryableModelUnavailableError("the model endpoint is rate limiting requests (HTTP 429)", {
+      cause: error,
+    });
+  }
+  const reason = `the model endpoint answered HTTP ${status}`;
+  return status === 408 || status === 409 || status >= 500
+    ? new RetryableModelUnavailableError(reason, { cause: error })
+    : new ModelUnavailableError(reason, { cause: error });
+}
+
+function isRetryable(error: unknown): boolean {
+  return error instanceof RetryableModelUnavailableError;
+}
+
+function statusOf(error: unknown): number | undefined {
+  if (typeof error !== "object" || error === null || !("status" in error)) return undefined;
+  return typeof error.status === "number" ? error.status : undefined;
+}
+
+async function retryPause(attempt: number, signal: AbortSignal | undefined): Promise<void> {
+  const ms = Math.min(RETRY_MAX_DELAY_MS, RETRY_BASE_DELAY_MS * 2 ** attempt);
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+  signal?.throwIfAborted();
+}
+
+function toLangChainMessages(turns: ChatTurn[]): BaseMessage[] {
+  return turns.map((turn) => {
+    if (turn.role === "system") return new SystemMessage(turn.content);
+    if (turn.role === "assistant") return new AIMessage(turn.content);
+    return new HumanMessage(turn.content);
+  });
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  let text = "";
+  for (const part of content) {
+    if (typeof part === "object" && part !== null && "type" in part && part.type === "text" && "text" in part) {
+      if (typeof part.text === "string") text += part.text;
+    }
+  }
+  return text;
+}
+
+function usageOf(usage: { input_tokens: number; output_tokens: number } | undefined): TokenUsage | undefined {
+  if (usage === undefined) return undefined;
+  if (usage.input_tokens === 0 && usage.output_tokens === 0) return undefined;
+  return { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens };
+}
+
+function trimTrailingSlashes(url: string): string {
+  return url.trim().replace(/\/+$/, "");
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === undefined || trimmed.length === 0 ? undefined : trimmed;
+}

@@ -1,0 +1,579 @@
+// Embedded document store: one SQLite file under DATA_DIR holds every collection as EJSON text,
+// and mingo evaluates MongoDB query/update semantics over an in-memory copy of each collection.
+//
+// Why this shape:
+// - SQLite in WAL mode gives atomic, durable commits: a process killed mid-write reopens with every
+//   committed (acknowledged) write and never a torn document.
+// - synchronous=FULL fsyncs the WAL on every commit, so an acknowledged write also survives an OS
+//   crash or power loss, not only a process crash (NORMAL would only guarantee the latter). Writes
+//   here are chat messages and ingestion records, so the fsync cost per commit is affordable.
+// - Reads are served from memory, narrowed by lazily built hash indexes on top-level equality
+//   fields (user_id, session_id, …), so a user with thousands of messages still gets answers in
+//   well under a millisecond. `PRAGMA data_version` tells us when another connection (another
+//   process on the same DATA_DIR) committed, and the cache is then reloaded.
+// - better-sqlite3 is synchronous and every method body runs without awaiting, so each write,
+//   including findOneAndUpdate's read-modify-write, is atomic with respect to other calls in the
+//   same process; BEGIN IMMEDIATE makes it atomic across processes too.
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { update as applyMingoUpdate, Query } from "mingo";
+import { BSON, ObjectId } from "mongodb";
+import {
+  type Collection,
+  type DocumentStore,
+  DuplicateKeyError,
+  type Filter,
+  type FindOneAndUpdateOptions,
+  type FindOptions,
+  type IndexSpec,
+  type Sort,
+  type StoredDocument,
+  type Update,
+  type UpdateOptions,
+  type UpdateResult,
+} from "./store.ts";
+
+// bson is reached through the driver's re-export so that it is not a second direct dependency.
+const { EJSON } = BSON;
+
+type Doc = Record<string, unknown>;
+
+interface UniqueIndex {
+  name: string;
+  fields: string[];
+  /** Key tuple (EJSON) → `_id` of the document holding it. */
+  owners: Map<string, string>;
+}
+
+interface TtlIndex {
+  field: string;
+  seconds: number;
+}
+
+interface CollectionState {
+  docs: Map<string, Doc>;
+  /** Lazily built hash indexes: field → string value → ids; `other` holds ids whose value is not a string. */
+  hashIndexes: Map<string, { byValue: Map<string, Set<string>>; other: Set<string> }>;
+  unique: UniqueIndex[];
+  ttl: TtlIndex[];
+  lastTtlSweep: number;
+}
+
+type Change = { op: "put"; doc: Doc } | { op: "delete"; id: string };
+
+// MongoDB's TTL monitor also runs once a minute, so expiry here is just as eventual.
+const TTL_SWEEP_INTERVAL_MS = 60_000;
+
+/** Opens (creating if needed) the embedded document store persisted under `dir`. */
+export async function openEmbeddedStore(options: { dir: string }): Promise<DocumentStore> {
+  mkdirSync(options.dir, { recursive: true });
+  const db = new Database(join(options.dir, "store.sqlite"));
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  // Another process on the same DATA_DIR (a script next to `npm start`) waits instead of failing.
+  db.pragma("busy_timeout = 5000");
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS documents (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      collection TEXT NOT NULL,
+      id TEXT NOT NULL,
+      doc TEXT NOT NULL,
+      UNIQUE (collection, id)
+    );
+    CREATE TABLE IF NOT EXISTS indexes (
+      collection TEXT NOT NULL,
+      name TEXT NOT NULL,
+      spec TEXT NOT NULL,
+      PRIMARY KEY (collection, name)
+    );
+  `);
+
+  const sql = {
+    dataVersion: db.prepare("PRAGMA data_version").pluck(),
+    loadDocs: db.prepare("SELECT doc FROM documents WHERE collection = ? ORDER BY seq").pluck(),
+    loadIndexes: db.prepare("SELECT spec FROM indexes WHERE collection = ?").pluck(),
+    insert: db.prepare("INSERT INTO documents (collection, id, doc) VALUES (?, ?, ?)"),
+    replace: db.prepare("UPDATE documents SET doc = ? WHERE collection = ? AND id = ?"),
+    remove: db.prepare("DELETE FROM documents WHERE collection = ? AND id = ?"),
+    saveIndex: db.prepare("INSERT OR REPLACE INTO indexes (collection, name, spec) VALUES (?, ?, ?)"),
+  };
+
+  const states = new Map<string, CollectionState>();
+  let seenVersion = Number(sql.dataVersion.get());
+  let open = true;
+
+  function refreshIfChangedElsewhere(): void {
+    const version = Number(sql.dataVersion.get());
+    if (version !== seenVersion) {
+      seenVersion = version;
+      states.clear();
+    }
+  }
+
+  function state(name: string): CollectionState {
+    if (!open) throw new Error("embedded store is closed");
+    refreshIfChangedElsewhere();
+    let s = states.get(name);
+    if (!s) {
+      s = { docs: new Map(), hashIndexes: new Map(), unique: [], ttl: [], lastTtlSweep: 0 };
+      for (const text of sql.loadDocs.all(name)) {
+        const doc = parseDoc(String(text));
+        s.docs.set(String(doc._id), doc);
+      }
+      for (const text of sql.loadIndexes.all(name)) {
+        addIndexToState(s, JSON.parse(String(text)) as IndexSpec);
+      }
+      states.set(name, s);
+    }
+    sweepExpired(name, s);
+    return s;
+  }
+
+  /** Runs `plan` inside one immediate transaction, then applies its changes to the cache only if the commit succeeded. */
+  function write<R>(name: string, plan: (s: CollectionState) => { changes: Change[]; result: R }): R {
+    let rejectedByPlan = false;
+    const run = db.transaction(() => {
+      const s = state(name);
+      let planned: { changes: Change[]; result: R };
+      try {
+        planned = plan(s);
+      } catch (error) {
+        rejectedByPlan = true;
+        throw error;
+      }
+      for (const change of planned.changes) {
+        if (change.op === "delete") {
+          sql.remove.run(name, change.id);
+        } else {
+          const id = String(change.doc._id);
+          const text = EJSON.stringify(change.doc, { relaxed: true });
+          if (s.docs.has(id)) sql.replace.run(text, name, id);
+          else sql.insert.run(name, id, text);
+        }
+      }
+      return { s, planned };
+    });
+    let outcome: { s: CollectionState; planned: { changes: Change[]; result: R } };
+    try {
+      outcome = run.immediate();
+    } catch (error) {
+      // A plan that refused (duplicate key, bad update) touched nothing. A failed statement or commit
+      // may leave the cache out of step with what was rolled back, so reload from disk next time.
+      if (!rejectedByPlan) states.delete(name);
+      throw error;
+    }
+    for (const change of outcome.planned.changes) applyChange(outcome.s, change);
+    return outcome.planned.result;
+  }
+
+  function sweepExpired(name: string, s: CollectionState): void {
+    if (s.ttl.length === 0) return;
+    const now = Date.now();
+    if (now - s.lastTtlSweep < TTL_SWEEP_INTERVAL_MS) return;
+    s.lastTtlSweep = now;
+    const expired: string[] = [];
+    for (const [id, doc] of s.docs) {
+      for (const { field, seconds } of s.ttl) {
+        const value = getPath(doc, field);
+        if (value instanceof Date && value.getTime() + seconds * 1000 <= now) {
+          expired.push(id);
+          break;
+        }
+      }
+    }
+    if (expired.length === 0) return;
+    db.transaction(() => {
+      for (const id of expired) sql.remove.run(name, id);
+    }).immediate();
+    for (const id of expired) applyChange(s, { op: "delete", id });
+  }
+
+  function matching(s: CollectionState, filter: Filter): Doc[] {
+    const query = new Query(filter, {});
+    const out: Doc[] = [];
+    for (const doc of candidates(s, filter)) if (query.test(doc)) out.push(doc);
+    return out;
+  }
+
+  function findDocs(s: CollectionState, filter: Filter, options: FindOptions = {}): Doc[] {
+    let docs = matching(s, filter);
+    if (options.sort && Object.keys(options.sort).length > 0) docs = sortDocs(docs, options.sort);
+    const skip = options.skip ?? 0;
+    // MongoDB treats limit 0 as "no limit".
+    const end = options.limit ? skip + options.limit : undefined;
+    docs = docs.slice(skip, end);
+    const projection = options.projection;
+    return docs.map((doc) => (projection ? project(doc, projection) : structuredClone(doc)));
+  }
+
+  function upsertDoc(s: CollectionState, filter: Filter, update: Update): Doc {
+    const doc = seedFromFilter(filter);
+    applyUpdate(doc, update, true);
+    if (doc._id === undefined) doc._id = new ObjectId().toHexString();
+    if (typeof doc._id !== "string") throw new Error("_id must be a string");
+    if (s.docs.has(doc._id)) throw duplicate("_id", doc._id);
+    checkUnique(s, doc);
+    return doc;
+  }
+
+  function updatedCopy(s: CollectionState, original: Doc, update: Update): { doc: Doc; modified: boolean } {
+    const doc = structuredClone(original);
+    const modified = applyUpdate(doc, update, false);
+    if (doc._id !== original._id) throw new Error("_id is immutable");
+    if (modified) checkUnique(s, doc);
+    return { doc, modified };
+  }
+
+  function collection<T extends StoredDocument = StoredDocument>(name: string): Collection<T> {
+    return {
+      async insertOne(input) {
+        const doc = structuredClone(input) as Doc;
+        if (doc._id === undefined) doc._id = new ObjectId().toHexString();
+        const id = doc._id;
+        if (typeof id !== "string") throw new Error("_id must be a string");
+        write(name, (s) => {
+          if (s.docs.has(id)) throw duplicate("_id", id);
+          checkUnique(s, doc);
+          return { changes: [{ op: "put", doc }], result: undefined };
+        });
+        // Reflect the generated id on the caller's object, as the MongoDB driver does.
+        if (input._id === undefined) Object.assign(input, { _id: id });
+      },
+      async findOne(filter, options = {}) {
+        const [doc] = findDocs(state(name), filter, { ...options, limit: 1 });
+        return (doc as T | undefined) ?? null;
+      },
+      async find(filter, options) {
+        return findDocs(state(name), filter, options) as T[];
+      },
+      async countDocuments(filter) {
+        return matching(state(name), filter).length;
+      },
+      async updateOne(filter, update, options: UpdateOptions = {}) {
+        return write(name, (s) => {
+          const [target] = matching(s, filter);
+          if (!target) {
+            if (!options.upsert) return { changes: [], result: { matchedCount: 0, modifiedCount: 0 } };
+            const doc = upsertDoc(s, filter, update);
+            const result: UpdateResult = { matchedCount: 0, modifiedCount: 0, upsertedId: String(doc._id) };
+            return { changes: [{ op: "put", doc }], result };
+          }
+          const { doc, modified } = updatedCopy(s, target, update);
+          return {
+            changes: modified ? [{ op: "put", doc }] : [],
+            result: { matchedCount: 1, modifiedCount: modified ? 1 : 0 },
+          };
+        });
+      },
+      async updateMany(filter, update) {
+        return write(name, (s) => {
+          const targets = matching(s, filter);
+          const changes: Change[] = [];
+          // Unique keys must be checked against the batch too: two documents updated to the same key collide.
+          const staged = { ...s, unique: s.unique.map((u) => ({ ...u, owners: new Map(u.owners) })) };
+          for (const target of targets) {
+            const { doc, modified } = updatedCopy(staged, target, update);
+            if (!modified) continue;
+            changes.push({ op: "put", doc });
+            reindexUnique(staged, target, doc);
+          }
+          return { changes, result: { matchedCount: targets.length, modifiedCount: changes.length } };
+        });
+      },
+      async findOneAndUpdate(filter, update, options: FindOneAndUpdateOptions = {}) {
+        return write(name, (s) => {
+          const [target] = options.sort ? sortDocs(matching(s, filter), options.sort) : matching(s, filter);
+          if (!target) {
+            if (!options.upsert) return { changes: [], result: null };
+            const doc = upsertDoc(s, filter, update);
+            const result = options.returnDocument === "before" ? null : (structuredClone(doc) as T);
+            return { changes: [{ op: "put", doc }], result };
+          }
+          const { doc, modified } = updatedCopy(s, target, update);
+          const result = structuredClone(options.returnDocument === "before" ? target : doc) as T;
+          return { changes: modified ? [{ op: "put", doc }] : [], result };
+        });
+      },
+      async deleteOne(filter) {
+        return write(name, (s) => {
+          const [target] = matching(s, filter);
+          return target
+            ? { changes: [{ op: "delete", id: String(target._id) }], result: 1 }
+            : { changes: [], result: 0 };
+        });
+      },
+      async deleteMany(filter) {
+        return write(name, (s) => {
+          const changes: Change[] = matching(s, filter).map((doc) => ({ op: "delete", id: String(doc._id) }));
+          return { changes, result: changes.length };
+        });
+      },
+    };
+  }
+
+  return {
+    kind: "embedded",
+    collection,
+    async ensureIndexes(name, indexes) {
+      db.transaction(() => {
+        const s = state(name);
+        for (const spec of indexes) {
+          const indexName = spec.name ?? defaultIndexName(spec.keys);
+          if (spec.unique) {
+            // Like MongoDB's index build, refuse a unique index that existing documents already violate.
+            const probe: CollectionState = { ...s, unique: [] };
+            addIndexToState(probe, { ...spec, name: indexName });
+          }
+          sql.saveIndex.run(name, indexName, JSON.stringify({ ...spec, name: indexName }));
+        }
+      }).immediate();
+      // Rebuild this collection's index state from what is now on disk.
+      states.delete(name);
+      state(name);
+    },
+    async ping() {
+      if (!open) throw new Error("embedded store is closed");
+      sql.dataVersion.get();
+    },
+    async close() {
+      if (!open) return;
+      open = false;
+      states.clear();
+      db.close();
+    },
+  };
+}
+
+function parseDoc(text: string): Doc {
+  return EJSON.parse(text, { relaxed: true }) as Doc;
+}
+
+function duplicate(index: string, key: unknown): DuplicateKeyError {
+  return new DuplicateKeyError(`duplicate key on index ${index}: ${EJSON.stringify(key, { relaxed: true })}`);
+}
+
+function defaultIndexName(keys: Record<string, 1 | -1>): string {
+  return Object.entries(keys)
+    .map(([field, direction]) => `${field}_${direction}`)
+    .join("_");
+}
+
+function addIndexToState(s: CollectionState, spec: IndexSpec): void {
+  const fields = Object.keys(spec.keys);
+  const name = spec.name ?? defaultIndexName(spec.keys);
+  if (spec.expireAfterSeconds !== undefined && fields[0] !== undefined) {
+    s.ttl = s.ttl.filter((t) => t.field !== fields[0]);
+    s.ttl.push({ field: fields[0], seconds: spec.expireAfterSeconds });
+  }
+  if (!spec.unique) return;
+  const index: UniqueIndex = { name, fields, owners: new Map() };
+  for (const [id, doc] of s.docs) {
+    const key = uniqueKey(index, doc);
+    if (index.owners.has(key)) throw duplicate(name, key);
+    index.owners.set(key, id);
+  }
+  s.unique = s.unique.filter((u) => u.name !== name);
+  s.unique.push(index);
+}
+
+// MongoDB indexes a missing field as null, so two documents without the field collide on a unique index.
+function uniqueKey(index: UniqueIndex, doc: Doc): string {
+  return EJSON.stringify(
+    index.fields.map((field) => getPath(doc, field) ?? null),
+    { relaxed: true },
+  );
+}
+
+function checkUnique(s: CollectionState, doc: Doc): void {
+  for (const index of s.unique) {
+    const key = uniqueKey(index, doc);
+    const owner = index.owners.get(key);
+    if (owner !== undefined && owner !== doc._id) throw duplicate(index.name, key);
+  }
+}
+
+function reindexUnique(s: CollectionState, before: Doc | undefined, after: Doc | undefined): void {
+  for (const index of s.unique) {
+    if (before) {
+      const key = uniqueKey(index, before);
+      if (index.owners.get(key) === before._id) index.owners.delete(key);
+    }
+    if (after) index.owners.set(uniqueKey(index, after), String(after._id));
+  }
+}
+
+function applyChange(s: CollectionState, change: Change): void {
+  const id = change.op === "delete" ? change.id : String(change.doc._id);
+  const before = s.docs.get(id);
+  const after = change.op === "put" ? change.doc : undefined;
+  reindexUnique(s, before, after);
+  for (const [field, index] of s.hashIndexes) {
+    // Re-adding an unchanged key would move the id to the end of its set and change natural order.
+    if (before && after && before[field] === after[field]) continue;
+    if (before) unindexHash(index, field, before, id);
+    if (after) indexHash(index, field, after, id);
+  }
+  if (after) s.docs.set(id, after);
+  else s.docs.delete(id);
+}
+
+function indexHash(
+  index: { byValue: Map<string, Set<string>>; other: Set<string> },
+  field: string,
+  doc: Doc,
+  id: string,
+): void {
+  const value = doc[field];
+  if (typeof value !== "string") {
+    index.other.add(id);
+    return;
+  }
+  let ids = index.byValue.get(value);
+  if (!ids) {
+    ids = new Set();
+    index.byValue.set(value, ids);
+  }
+  ids.add(id);
+}
+
+function unindexHash(
+  index: { byValue: Map<string, Set<string>>; other: Set<string> },
+  field: string,
+  doc: Doc,
+  id: string,
+): void {
+  const value = doc[field];
+  if (typeof value !== "string") {
+    index.other.delete(id);
+    return;
+  }
+  const ids = index.byValue.get(value);
+  ids?.delete(id);
+  if (ids?.size === 0) index.byValue.delete(value);
+}
+
+/**
+ * Narrows the documents to test using a top-level string equality in the filter. Documents whose
+ * field is not a string (arrays, missing, …) stay candidates, since MongoDB equality can still match
+ * them (an array containing the value); mingo makes the final decision on every candidate.
+ */
+function candidates(s: CollectionState, filter: Filter): Iterable<Doc> {
+  const id = equalityString(filter._id);
+  if (id !== undefined) {
+    const doc = s.docs.get(id);
+    return doc ? [doc] : [];
+  }
+  for (const [field, condition] of Object.entries(filter)) {
+    if (field.startsWith("$") || field.includes(".")) continue;
+    const value = equalityString(condition);
+    if (value === undefined) continue;
+    let index = s.hashIndexes.get(field);
+    if (!index) {
+      index = { byValue: new Map(), other: new Set() };
+      for (const [docId, doc] of s.docs) indexHash(index, field, doc, docId);
+      s.hashIndexes.set(field, index);
+    }
+    const ids = [...(index.byValue.get(value) ?? []), ...index.other];
+    // Keep natural (insertion) order, as a full scan would.
+    const docs: Doc[] = [];
+    for (const docId of ids) {
+      const doc = s.docs.get(docId);
+      if (doc) docs.push(doc);
+    }
+    return index.other.size > 0 ? orderByInsertion(s, docs) : docs;
+  }
+  return s.docs.values();
+}
+
+function orderByInsertion(s: CollectionState, docs: Doc[]): Doc[] {
+  const wanted = new Set(docs);
+  const out: Doc[] = [];
+  for (const doc of s.docs.values()) if (wanted.has(doc)) out.push(doc);
+  return out;
+}
+
+function equalityString(condition: unknown): string | undefined {
+  if (typeof condition === "string") return condition;
+  if (isPlainObject(condition) && Object.keys(condition).length === 1 && typeof condition.$eq === "string") {
+    return condition.$eq;
+  }
+  return undefined;
+}
+
+function sortDocs(docs: Doc[], sort: Sort): Doc[] {
+  return new Query({}, {}).find<Doc>(docs).sort(sort).all();
+}
+
+function project(doc: Doc, projection: Record<string, 1>): Doc {
+  const [projected] = new Query({}, {}).find<Doc>([doc], { ...projection, _id: 1 }).all();
+  return structuredClone(projected ?? { _id: doc._id });
+}
+
+/** Applies an operator update in place; returns whether anything changed. */
+function applyUpdate(doc: Doc, update: Update, inserting: boolean): boolean {
+  const operators: Record<string, unknown> = {};
+  for (const [op, fields] of Object.entries(update)) {
+    if (!op.startsWith("$")) throw new Error(`update must use operators, got field "${op}"`);
+    if (op === "$setOnInsert") continue;
+    operators[op] = fields;
+  }
+  // mingo rejects $setOnInsert, so on insert it is folded into $set (which wins, as in MongoDB it cannot overlap).
+  if (inserting && isPlainObject(update.$setOnInsert)) {
+    operators.$set = { ...(isPlainObject(operators.$set) ? operators.$set : {}), ...update.$setOnInsert };
+  }
+  if (Object.keys(operators).length === 0) return false;
+  return applyMingoUpdate(doc, operators).length > 0;
+}
+
+/** The document an upsert starts from: the filter's equality fields, including those under `$and` and `$eq`. */
+function seedFromFilter(filter: Filter): Doc {
+  const doc: Doc = {};
+  const visit = (clause: Filter): void => {
+    for (const [field, condition] of Object.entries(clause)) {
+      if (field === "$and" && Array.isArray(condition)) {
+        for (const sub of condition) if (isPlainObject(sub)) visit(sub);
+        continue;
+      }
+      if (field.startsWith("$")) continue;
+      if (isPlainObject(condition) && Object.keys(condition).some((k) => k.startsWith("$"))) {
+        if ("$eq" in condition) setPath(doc, field, structuredClone(condition.$eq));
+        continue;
+      }
+      setPath(doc, field, structuredClone(condition));
+    }
+  };
+  visit(filter);
+  return doc;
+}
+
+function getPath(doc: Doc, path: string): unknown {
+  let current: unknown = doc;
+  for (const part of path.split(".")) {
+    if (!isPlainObject(current)) return undefined;
+    current = current[part];
+  }
+  return current;
+}
+
+function setPath(doc: Doc, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let current = doc;
+  for (const part of parts.slice(0, -1)) {
+    const next = current[part];
+    if (isPlainObject(next)) {
+      current = next;
+    } else {
+      const created: Doc = {};
+      current[part] = created;
+      current = created;
+    }
+  }
+  const last = parts[parts.length - 1];
+  if (last !== undefined) current[last] = value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}

@@ -1,0 +1,122 @@
+// The feature Lambdas and the authorizer answer API Gateway REST proxy events with the same
+// behaviour as the local runtime (embedded store here; MongoDB in AWS).
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { APIGatewayProxyEvent } from "aws-lambda";
+import type { LambdaEvent } from "hono/aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signDevToken } from "#infra/local/dev-secret.ts";
+import { TEST_SECRET } from "#test/support/engine.ts";
+
+let dir: string;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "collabry-lambda-"));
+  Object.assign(process.env, { JWT_SECRET_KEY: TEST_SECRET, DATA_DIR: dir, LOG_LEVEL: "SILENT" });
+});
+
+afterAll(async () => {
+  process.env = saved;
+  await rm(dir, { recursive: true, force: true });
+});
+
+function restEvent(
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown } = {},
+): LambdaEvent {
+  const headers: Record<string, string> = {
+    Host: "abc.execute-api.eu-west-1.amazonaws.com",
+    Origin: "http://localhost:3000",
+    ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
+    ...(options.body !== undefined ? { "Content-Type": "application/json" } : {}),
+  };
+  // API Gateway REST proxy events carry every header in both shapes.
+  return {
+    httpMethod: method,
+    path,
+    resource: path,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: options.body === undefined ? null : JSON.stringify(options.body),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "abc",
+      httpMethod: method,
+      path: `/prod${path}`,
+      protocol: "HTTP/1.1",
+      requestId: "req-1",
+      requestTimeEpoch: Date.now(),
+      resourceId: "r1",
+      resourcePath: path,
+      stage: "prod",
+      identity: { sourceIp: "127.0.0.1", userAgent: "vitest" } as APIGatewayProxyEvent["requestContext"]["identity"],
+      authorizer: null,
+    },
+  } satisfies APIGatewayProxyEvent as unknown as LambdaEvent;
+}
+
+describe("feature Lambda handlers", () => {
+  it("serve the sessions feature from a REST proxy event, with auth, CORS and the contract's shapes", async () => {
+    // Prepare
+    const { handler } = await import("#functions/sessions/handler.ts");
+    const token = await signDevToken(TEST_SECRET, { userId: "lambda-user" });
+
+    // Act
+    const created = await handler(restEvent("POST", "/ai/sessions", { token, body: { title: "From Lambda" } }));
+    const listed = await handler(restEvent("GET", "/ai/sessions", { token }));
+    const anonymous = await handler(restEvent("GET", "/ai/sessions"));
+    const otherFeature = await handler(restEvent("GET", "/health"));
+
+    // Assess
+    expect(created.statusCode).toBe(200);
+    expect(JSON.parse(created.body)).toMatchObject({ title: "From Lambda", user_id: "lambda-user" });
+    expect(JSON.parse(listed.body)).toMatchObject({ total: 1 });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.multiValueHeaders?.["access-control-allow-origin"]).toEqual(["http://localhost:3000"]);
+    expect(otherFeature.statusCode).toBe(404);
+  });
+
+  it("serve meta's health from the same code", async () => {
+    // Prepare
+    const { handler } = await import("#functions/meta/handler.ts");
+
+    // Act
+    const health = await handler(restEvent("GET", "/health"));
+
+    // Assess
+    expect(health.statusCode).toBe(200);
+    expect(JSON.parse(health.body)).toMatchObject({ status: "healthy" });
+  });
+});
+
+describe("API Gateway authorizer", () => {
+  it("allows a valid token with the user in the context and refuses others with Unauthorized", async () => {
+    // Prepare
+    const { handler } = await import("#functions/authorizer/handler.ts");
+    const token = await signDevToken(TEST_SECRET, { userId: "u-42", role: "admin" });
+    const methodArn = "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/ai/sessions";
+
+    // Act
+    const allowed = await handler({ type: "TOKEN", authorizationToken: `Bearer ${token}`, methodArn });
+    const forged = handler({ type: "TOKEN", authorizationToken: "Bearer abc.def.ghi", methodArn });
+    const missing = handler({ type: "TOKEN", authorizationToken: "", methodArn });
+
+    // Assess
+    expect(allowed.principalId).toBe("u-42");
+    expect(allowed.context).toMatchObject({ userId: "u-42", role: "admin" });
+    expect(allowed.policyDocument.Statement[0]).toMatchObject({
+      Effect: "Allow",
+      Resource: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/*",
+    });
+    await expect(forged).rejects.toThrow("Unauthorized");
+    await expect(missing).rejects.toThrow("Unauthorized");
+  });
+});
