@@ -22,6 +22,7 @@ export function buildApp(engine: Engine, features: readonly FeatureName[] = ALL_
     corsOrigins: engine.config.CORS_ORIGINS,
     maxBodyBytes: engine.config.MAX_BODY_BYTES,
     logger: engine.logger,
+    metrics: engine.metrics,
     verifyToken: engine.verifyToken,
   });
   for (const feature of features) registrations[feature](app, engine);

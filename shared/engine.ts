@@ -9,6 +9,7 @@ import type { ChatModel } from "./llm/chat-model.ts";
 import { createOfflineChatModel } from "./llm/offline.ts";
 import { createOpenAICompatibleChatModel, resolveModelEndpoint } from "./llm/openai-compatible.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
+import { createMetrics, type EngineMetrics } from "./observability/metrics.ts";
 import { openEmbeddedStore } from "./store/embedded.ts";
 import { createMongoStore } from "./store/mongodb.ts";
 import type { DocumentStore } from "./store/store.ts";
@@ -16,6 +17,7 @@ import type { DocumentStore } from "./store/store.ts";
 export interface Engine {
   config: Config;
   logger: Logger;
+  metrics: EngineMetrics;
   store: DocumentStore;
   model: ChatModel;
   verifyToken: TokenVerifier;
@@ -27,6 +29,7 @@ export interface Engine {
 
 export interface EngineOverrides {
   logger?: Logger;
+  metrics?: EngineMetrics;
   /** The JWT secret when the caller resolved it (the local runtime may generate one). */
   jwtSecret?: string;
   model?: ChatModel;
@@ -56,6 +59,9 @@ async function createStore(config: Config): Promise<DocumentStore> {
 export async function createEngine(config: Config, overrides: EngineOverrides = {}): Promise<Engine> {
   const logger =
     overrides.logger ?? createLogger({ service: "collabry-ai", level: config.LOG_LEVEL, stage: config.STAGE });
+  const metrics =
+    overrides.metrics ??
+    createMetrics({ service: process.env.POWERTOOLS_SERVICE_NAME ?? "collabry-ai", enabled: config.RUNTIME === "aws" });
   const secret =
     overrides.jwtSecret ?? (await resolveSecret("JWT_SECRET_KEY", config.JWT_SECRET_KEY, config.JWT_SECRET_ARN));
   if (!secret) throw new Error("JWT_SECRET_KEY is not configured");
@@ -69,10 +75,17 @@ export async function createEngine(config: Config, overrides: EngineOverrides = 
   await ensureConversationIndexes(store);
   const model = overrides.model ?? (await createChatModel(config));
   const sessions = createSessionStore(store, { maxSessionsPerUser: config.MAX_SESSIONS_PER_USER });
-  const copilot = createCopilot({ sessions, model, logger, historyTokenBudget: config.CHAT_HISTORY_TOKEN_BUDGET });
+  const copilot = createCopilot({
+    sessions,
+    model,
+    logger,
+    metrics,
+    historyTokenBudget: config.CHAT_HISTORY_TOKEN_BUDGET,
+  });
   return {
     config,
     logger,
+    metrics,
     store,
     model,
     verifyToken,

@@ -27,7 +27,7 @@ export function registerChat(app: App, engine: Engine): void {
     const userId = c.get("user").userId;
     const { message, session_id } = c.req.valid("json");
     const sessionId = await sessionFor(userId, session_id, message);
-    const reply = await engine.copilot.reply({ userId, sessionId, message });
+    const reply = await engine.copilot.reply({ userId, sessionId, message, logger: c.get("logger") });
     return c.json(
       {
         response: reply.text,
@@ -46,6 +46,11 @@ export function registerChat(app: App, engine: Engine): void {
     const { message, session_id } = c.req.valid("json");
     const sessionId = await sessionFor(userId, session_id, message);
     c.header("X-Session-Id", sessionId);
-    return streamCopilotReply(c, engine, { userId, sessionId, message }, "generic");
+    return streamCopilotReply(
+      c,
+      { copilot: engine.copilot, logger: c.get("logger") },
+      { userId, sessionId, message },
+      "generic",
+    );
   });
 }

@@ -65,7 +65,12 @@ export function registerSessions(app: App, engine: Engine): void {
     // Ownership is checked before the stream starts, so a foreign session is a plain JSON 404.
     await sessions.get(userId, id);
     const { message } = c.req.valid("json");
-    return streamCopilotReply(c, engine, { userId, sessionId: id, message }, "session");
+    return streamCopilotReply(
+      c,
+      { copilot: engine.copilot, logger: c.get("logger") },
+      { userId, sessionId: id, message },
+      "session",
+    );
   });
 
   route(getChatStreamRoute, async (c) => {
@@ -73,6 +78,11 @@ export function registerSessions(app: App, engine: Engine): void {
     const { id } = c.req.valid("param");
     await sessions.get(userId, id);
     const { message } = c.req.valid("query");
-    return streamCopilotReply(c, engine, { userId, sessionId: id, message }, "session");
+    return streamCopilotReply(
+      c,
+      { copilot: engine.copilot, logger: c.get("logger") },
+      { userId, sessionId: id, message },
+      "session",
+    );
   });
 }

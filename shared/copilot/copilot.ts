@@ -6,11 +6,13 @@ import { AppError } from "../http/errors.ts";
 import type { ChatModel, ChatTurn, TokenUsage } from "../llm/chat-model.ts";
 import { buildChatMessages, STUDY_COPILOT_SYSTEM_PROMPT } from "../llm/prompts.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { EngineMetrics } from "../observability/metrics.ts";
 
 export interface CopilotDeps {
   sessions: SessionStore;
   model: ChatModel;
   logger: Logger;
+  metrics: EngineMetrics;
   historyTokenBudget: number;
 }
 
@@ -18,6 +20,8 @@ export interface ReplyRequest {
   userId: string;
   sessionId: string;
   message: string;
+  /** The request's logger (with its request id); the engine's logger otherwise. */
+  logger?: Logger;
   /** Called with each token as the model produces it. */
   onToken?: (token: string) => Promise<void> | void;
 }
@@ -59,6 +63,7 @@ export function createCopilot(deps: CopilotDeps) {
      * away (`onToken` errors are ignored), so the stored conversation is complete on reload.
      */
     async reply(request: ReplyRequest): Promise<Reply> {
+      const logger = request.logger ?? deps.logger;
       const history = await deps.sessions.messages(request.userId, request.sessionId, {
         limit: HISTORY_WINDOW_MESSAGES,
       });
@@ -93,7 +98,8 @@ export function createCopilot(deps: CopilotDeps) {
           }
         }
       } catch (error) {
-        deps.logger.warn("generation failed", {
+        deps.metrics.record("ModelErrors", 1);
+        logger.warn("generation failed", {
           session_id: request.sessionId,
           streamed_chars: text.length,
           error: error instanceof Error ? error.name : "unknown",
@@ -116,6 +122,11 @@ export function createCopilot(deps: CopilotDeps) {
       }
       if (text.trim() !== "") {
         await deps.sessions.append(request.userId, request.sessionId, { role: "assistant", content: text });
+      }
+      if (timeToFirstTokenMs !== undefined) deps.metrics.record("TimeToFirstToken", timeToFirstTokenMs);
+      if (usage) {
+        deps.metrics.record("ModelTokensIn", usage.inputTokens);
+        deps.metrics.record("ModelTokensOut", usage.outputTokens);
       }
       return {
         text,

@@ -15,7 +15,11 @@ export function streamCopilotReply(
     c,
     framing,
     async (writer) => {
-      const reply = await deps.copilot.reply({ ...request, onToken: (token) => writer.token(token) });
+      const reply = await deps.copilot.reply({
+        ...request,
+        logger: deps.logger,
+        onToken: (token) => writer.token(token),
+      });
       if (reply.incomplete) await writer.error(reply.error ?? "The answer was cut short.");
       if (framing === "session") await writer.event("citations", JSON.stringify(reply.citations));
       await writer.done();

@@ -9,6 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 import { type AuthenticatedUser, bearerToken, InvalidTokenError, type TokenVerifier } from "../auth/jwt.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { EngineMetrics } from "../observability/metrics.ts";
 import {
   AppError,
   ForbiddenError,
@@ -34,6 +35,7 @@ export interface HttpOptions {
   corsOrigins: string[];
   maxBodyBytes: number;
   logger: Logger;
+  metrics: EngineMetrics;
   verifyToken: TokenVerifier;
 }
 
@@ -68,6 +70,10 @@ export function createApp(options: HttpOptions): App {
     const started = performance.now();
     await next();
     c.res.headers.set("X-Request-Id", requestId);
+    const status = c.res.status;
+    options.metrics.record("RequestLatency", performance.now() - started);
+    if (status >= 500) options.metrics.record("Http5xx", 1);
+    else if (status >= 400) options.metrics.record("Http4xx", 1);
     const user = c.get("user") as AuthenticatedUser | undefined;
     logger.info("request", {
       method: c.req.method,

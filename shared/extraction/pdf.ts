@@ -1,0 +1,122 @@
+// PDF text per page with unpdf (pdf.js); pages without a text layer are rendered and OCR'd.
+import { getDocumentProxy, renderPageAsImage } from "unpdf";
+import { ExtractionError } from "./errors.ts";
+import { MAX_OCR_PIXELS } from "./image-size.ts";
+import { recognizeImage } from "./ocr.ts";
+import type { ExtractedPage, ExtractionLimits } from "./types.ts";
+
+type PdfDocument = Awaited<ReturnType<typeof getDocumentProxy>>;
+
+export interface PdfExtraction {
+  pages: ExtractedPage[];
+  title?: string;
+}
+
+async function openPdf(bytes: Uint8Array, notice: string): Promise<PdfDocument> {
+  try {
+    // pdf.js takes ownership of (detaches) the buffer it is given, so it gets a copy.
+    // isEvalSupported=false: fonts are never compiled with eval (defence against CVE-2024-4367-style bugs).
+    return await getDocumentProxy(new Uint8Array(bytes), { isEvalSupported: false, verbosity: 0 });
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "";
+    if (name === "PasswordException") {
+      throw new ExtractionError("corrupt", "This PDF is password-protected. Remove the password and upload it again.", {
+        cause: error,
+      });
+    }
+    throw new ExtractionError(
+      "corrupt",
+      `${notice}This PDF could not be opened; it may be damaged or incomplete.`.trim(),
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+async function pageText(pdf: PdfDocument, pageNumber: number): Promise<string> {
+  const page = await pdf.getPage(pageNumber);
+  const content = await page.getTextContent();
+  let text = "";
+  for (const item of content.items) {
+    if (!("str" in item)) continue;
+    text += item.str;
+    if (item.hasEOL) text += "\n";
+  }
+  page.cleanup();
+  return text;
+}
+
+async function ocrPage(pdf: PdfDocument, pageNumber: number, remainingMs: number, signal?: AbortSignal) {
+  let image: ArrayBuffer;
+  try {
+    // 2x scale (~144 dpi) is the lowest where tesseract reads body text reliably; poster-sized
+    // pages are scaled down so that the canvas stays within the OCR pixel budget.
+    const { width, height } = (await pdf.getPage(pageNumber)).getViewport({ scale: 1 });
+    const scale = Math.min(2, Math.sqrt(MAX_OCR_PIXELS / Math.max(1, width * height)));
+    image = await renderPageAsImage(pdf, pageNumber, { canvasImport: () => import("@napi-rs/canvas"), scale });
+  } catch (error) {
+    throw new ExtractionError(
+      "unsupported_type",
+      `Page ${pageNumber} of this PDF is a scanned image, and reading scanned PDFs is not available on this server. Upload a PDF with selectable text, or the page as an image.`,
+      { cause: error },
+    );
+  }
+  return recognizeImage(new Uint8Array(image), remainingMs, signal);
+}
+
+function pdfTitle(info: unknown): string | undefined {
+  if (typeof info !== "object" || info === null || !("Title" in info)) return undefined;
+  const title = info.Title;
+  return typeof title === "string" && title.trim() !== "" ? title.trim() : undefined;
+}
+
+/** Extracts the text of every page, OCR-ing pages that have no text layer. */
+export async function extractPdf(
+  bytes: Uint8Array,
+  limits: ExtractionLimits,
+  notice: string,
+  signal?: AbortSignal,
+): Promise<PdfExtraction> {
+  const pdf = await openPdf(bytes, notice);
+  try {
+    if (pdf.numPages > limits.maxPages) {
+      throw new ExtractionError(
+        "too_many_pages",
+        `This PDF has ${pdf.numPages} pages; the limit is ${limits.maxPages}. Split it into smaller parts and upload them separately.`,
+      );
+    }
+    const ocrDeadline = Date.now() + limits.ocrTimeoutMs;
+    const pages: ExtractedPage[] = [];
+    let totalChars = 0;
+    for (let pageNumber = 1; pageNumber <= pdf.numPages; pageNumber++) {
+      if (signal?.aborted) throw new ExtractionError("timeout", "Reading this file was cancelled.");
+      let text: string;
+      try {
+        text = await pageText(pdf, pageNumber);
+      } catch (error) {
+        throw new ExtractionError("corrupt", `Page ${pageNumber} of this PDF is damaged and could not be read.`, {
+          cause: error,
+        });
+      }
+      if (text.trim() === "") text = await ocrPage(pdf, pageNumber, ocrDeadline - Date.now(), signal);
+      totalChars += text.length;
+      if (totalChars > limits.maxChars) {
+        throw new ExtractionError(
+          "too_much_text",
+          `This PDF has more text than we can index (limit ${limits.maxChars} characters). Split it into smaller parts.`,
+        );
+      }
+      pages.push({ page: pageNumber, text });
+    }
+    let title: string | undefined;
+    try {
+      title = pdfTitle((await pdf.getMetadata()).info);
+    } catch {
+      // Metadata is optional; a broken info dictionary must not fail an otherwise readable PDF.
+    }
+    return title === undefined ? { pages } : { pages, title };
+  } finally {
+    await pdf.destroy().catch(() => undefined);
+  }
+}

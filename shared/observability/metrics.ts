@@ -1,0 +1,41 @@
+// Engine metrics as CloudWatch EMF (Powertools), namespace CollabryAI. Each data point is written
+// as its own EMF line so concurrent requests in one process never share a buffer.
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+
+export type EngineMetricName =
+  | "RequestLatency"
+  | "TimeToFirstToken"
+  | "ModelTokensIn"
+  | "ModelTokensOut"
+  | "ModelErrors"
+  | "OfflineFallbacks"
+  | "Http5xx"
+  | "Http4xx";
+
+const UNITS: Record<EngineMetricName, Parameters<Metrics["addMetric"]>[1]> = {
+  RequestLatency: MetricUnit.Milliseconds,
+  TimeToFirstToken: MetricUnit.Milliseconds,
+  ModelTokensIn: MetricUnit.Count,
+  ModelTokensOut: MetricUnit.Count,
+  ModelErrors: MetricUnit.Count,
+  OfflineFallbacks: MetricUnit.Count,
+  Http5xx: MetricUnit.Count,
+  Http4xx: MetricUnit.Count,
+};
+
+export interface EngineMetrics {
+  record(name: EngineMetricName, value: number): void;
+}
+
+/** EMF metrics in AWS; a no-op locally, where CloudWatch would never read them. */
+export function createMetrics(options: { service: string; enabled: boolean }): EngineMetrics {
+  if (!options.enabled) return { record: () => {} };
+  const metrics = new Metrics({ namespace: "CollabryAI", serviceName: options.service });
+  return {
+    record(name, value) {
+      if (!Number.isFinite(value)) return;
+      const single = metrics.singleMetric();
+      single.addMetric(name, UNITS[name], value);
+    },
+  };
+}

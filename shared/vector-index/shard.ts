@@ -1,0 +1,98 @@
+// One FAISS shard per source: an exact inner-product index (IndexFlatIP) over L2-normalised
+// vectors, so scores are cosine similarities. Shards are small (one document's chunks), so exact
+// search is both fast and free of training; scoping a query = choosing which shards to search.
+import faiss from "faiss-node";
+
+/** What a shard was built with; stored beside the shard so a query in another vector space is refused. */
+export interface ShardMeta {
+  model: string;
+  dimensions: number;
+  count: number;
+  /** Published version of the source's index (the `v{n}` of its key). */
+  version: number;
+}
+
+export interface ShardHit {
+  /** Position of the vector in the list given to buildShard (= chunk index). */
+  index: number;
+  score: number;
+}
+
+export interface Shard {
+  readonly meta: ShardMeta;
+  /** The k best vectors by inner product, best first; fewer when the shard holds fewer. */
+  search(query: Float32Array, k: number, queryModel?: string): ShardHit[];
+}
+
+/** A query's vector space differs from the shard's: searching would return meaningless scores. */
+export class EmbeddingMismatchError extends Error {
+  override readonly name = "EmbeddingMismatchError";
+}
+
+// Converting a whole Float32Array to number[] at once is slow and doubles peak memory for big
+// sources, so vectors go into FAISS in batches.
+const ADD_BATCH = 512;
+
+/** Builds a serialised IndexFlatIP shard from normalised vectors of `dims` dimensions. */
+export function buildShard(vectors: Float32Array[], dims: number): Buffer {
+  if (!Number.isInteger(dims) || dims <= 0) throw new RangeError(`invalid dimensions ${dims}`);
+  const index = new faiss.IndexFlatIP(dims);
+  for (let start = 0; start < vectors.length; start += ADD_BATCH) {
+    const batch = vectors.slice(start, start + ADD_BATCH);
+    const flat = new Array<number>(batch.length * dims);
+    batch.forEach((vector, row) => {
+      if (vector.length !== dims) {
+        throw new EmbeddingMismatchError(`vector ${start + row} has ${vector.length} dimensions, expected ${dims}`);
+      }
+      for (let i = 0; i < dims; i++) flat[row * dims + i] = vector[i] ?? 0;
+    });
+    index.add(flat);
+  }
+  return index.toBuffer();
+}
+
+/** Loads a shard written by buildShard; `meta` must describe the vectors it was built from. */
+export function loadShard(buffer: Buffer, meta: ShardMeta): Shard {
+  const index = faiss.IndexFlatIP.fromBuffer(buffer);
+  if (index.getDimension() !== meta.dimensions) {
+    throw new EmbeddingMismatchError(
+      `shard has ${index.getDimension()} dimensions but its metadata says ${meta.dimensions}`,
+    );
+  }
+  const total = index.ntotal();
+  // Hit indices are chunk indices: a shard that disagrees with its record would cite wrong chunks.
+  if (total !== meta.count) throw new Error(`shard holds ${total} vectors but its metadata says ${meta.count}`);
+  return {
+    meta: { ...meta },
+    search(query, k, queryModel) {
+      if (queryModel !== undefined && queryModel !== meta.model) {
+        throw new EmbeddingMismatchError(`query embedded with ${queryModel}, shard built with ${meta.model}`);
+      }
+      if (query.length !== meta.dimensions) {
+        throw new EmbeddingMismatchError(`query has ${query.length} dimensions, shard has ${meta.dimensions}`);
+      }
+      // FAISS pads missing results with label -1 but rejects k > ntotal, so k is capped first.
+      const limit = Math.min(Math.floor(k), total);
+      if (limit <= 0) return [];
+      const { labels, distances } = index.search(Array.from(query), limit);
+      const hits: ShardHit[] = [];
+      labels.forEach((label, i) => {
+        const score = distances[i];
+        if (label >= 0 && score !== undefined) hits.push({ index: label, score });
+      });
+      return hits;
+    },
+  };
+}
+
+/** Searches several shards and merges their hits by score (best first, ties by key then index). */
+export function searchShards<Key extends string>(
+  shards: Array<{ key: Key; shard: Shard }>,
+  query: Float32Array,
+  k: number,
+  queryModel?: string,
+): Array<ShardHit & { key: Key }> {
+  const hits = shards.flatMap(({ key, shard }) => shard.search(query, k, queryModel).map((hit) => ({ ...hit, key })));
+  hits.sort((a, b) => b.score - a.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || a.index - b.index);
+  return hits.slice(0, Math.max(0, Math.floor(k)));
+}
