@@ -22,11 +22,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function restEvent(
-  method: string,
-  path: string,
-  options: { token?: string; body?: unknown } = {},
-): LambdaEvent {
+function restEvent(method: string, path: string, options: { token?: string; body?: unknown } = {}): LambdaEvent {
   const headers: Record<string, string> = {
     Host: "abc.execute-api.eu-west-1.amazonaws.com",
     Origin: "http://localhost:3000",
