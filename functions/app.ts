@@ -3,15 +3,19 @@
 import type { Engine } from "#shared/engine.ts";
 import { type App, createApp } from "#shared/http/app.ts";
 import { registerChat } from "./chat/api.ts";
+import { registerDocuments } from "./documents/api.ts";
 import { registerMeta } from "./meta/api.ts";
+import { QA_FILE_MAX_BYTES, registerQa } from "./qa/api.ts";
 import { registerSessions } from "./sessions/api.ts";
 
-export type FeatureName = "meta" | "sessions" | "chat";
+export type FeatureName = "meta" | "sessions" | "chat" | "documents" | "qa";
 
 const registrations: Record<FeatureName, (app: App, engine: Engine) => void> = {
   meta: registerMeta,
   sessions: registerSessions,
   chat: registerChat,
+  documents: registerDocuments,
+  qa: registerQa,
 };
 
 export const ALL_FEATURES = Object.keys(registrations) as FeatureName[];
@@ -21,6 +25,9 @@ export function buildApp(engine: Engine, features: readonly FeatureName[] = ALL_
   const app = createApp({
     corsOrigins: engine.config.CORS_ORIGINS,
     maxBodyBytes: engine.config.MAX_BODY_BYTES,
+    // Multipart uploads and inline document text have their own, larger limits (checked again by the routes).
+    maxMultipartBytes: Math.max(engine.config.MAX_MULTIPART_BYTES, QA_FILE_MAX_BYTES) + 64 * 1024,
+    largeBodyRoutes: { "/ai/upload": engine.config.MAX_UPLOAD_BYTES * 2 },
     logger: engine.logger,
     metrics: engine.metrics,
     verifyToken: engine.verifyToken,

@@ -1,15 +1,31 @@
 // Composition root: picks one adapter per port from the configuration. Lambda handlers build one
 // engine per cold start; the local runtime builds one for every feature.
+import { createHmac } from "node:crypto";
+import { join } from "node:path";
 import { createTokenVerifier, type TokenVerifier } from "./auth/jwt.ts";
+import type { BlobStore } from "./blobs/blobs.ts";
+import { createFilesystemBlobStore } from "./blobs/filesystem.ts";
+import { createS3BlobStore } from "./blobs/s3.ts";
 import type { Config } from "./config/config.ts";
 import { resolveSecret } from "./config/secrets.ts";
 import { createSessionStore, ensureConversationIndexes, type SessionStore } from "./conversations/session-store.ts";
 import { type Copilot, createCopilot } from "./copilot/copilot.ts";
+import { createDocumentRecords, type DocumentRecords, ensureDocumentIndexes } from "./documents/records.ts";
+import { createDocumentService, type DocumentService } from "./documents/service.ts";
+import { withEmbeddingCache } from "./embeddings/cache.ts";
+import type { Embedder } from "./embeddings/embeddings.ts";
+import { createLocalEmbedder } from "./embeddings/local.ts";
+import { createOpenAICompatibleEmbedder } from "./embeddings/openai-compatible.ts";
+import type { ExtractionLimits } from "./extraction/extract.ts";
 import type { ChatModel } from "./llm/chat-model.ts";
 import { createOfflineChatModel } from "./llm/offline.ts";
 import { createOpenAICompatibleChatModel, resolveModelEndpoint } from "./llm/openai-compatible.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { createMetrics, type EngineMetrics } from "./observability/metrics.ts";
+import { createInProcessQueue } from "./queue/in-process.ts";
+import type { DeadLetterQueue, JobQueue, QueueConsumer } from "./queue/queue.ts";
+import { createSqsQueue } from "./queue/sqs.ts";
+import { createRetriever, type Retriever } from "./rag/retrieve.ts";
 import { openEmbeddedStore } from "./store/embedded.ts";
 import { createMongoStore } from "./store/mongodb.ts";
 import type { DocumentStore } from "./store/store.ts";
@@ -23,6 +39,17 @@ export interface Engine {
   verifyToken: TokenVerifier;
   sessions: SessionStore;
   copilot: Copilot;
+  blobs: BlobStore;
+  queue: JobQueue;
+  /** The in-process consumer and dead-letter queue (local runtime only; SQS has its own). */
+  localQueue?: JobQueue & QueueConsumer & DeadLetterQueue;
+  records: DocumentRecords;
+  documents: DocumentService;
+  embedder: Embedder;
+  retriever: Retriever;
+  extractionLimits: ExtractionLimits;
+  /** Signs local presigned-upload policies (filesystem blobs only; S3 signs its own). */
+  localUploadSecret?: string;
   startedAt: Date;
   close(): Promise<void>;
 }
@@ -34,6 +61,7 @@ export interface EngineOverrides {
   jwtSecret?: string;
   model?: ChatModel;
   store?: DocumentStore;
+  embedder?: Embedder;
 }
 
 /** Builds the chat model the configuration asks for: an OpenAI-compatible endpoint, else the offline engine. */
@@ -46,6 +74,36 @@ export async function createChatModel(config: Config): Promise<ChatModel> {
     timeoutMs: config.LLM_TIMEOUT_MS,
     firstTokenTimeoutMs: config.LLM_FIRST_TOKEN_TIMEOUT_MS,
     maxRetries: config.LLM_MAX_RETRIES,
+  });
+}
+
+/** The embedder the configuration asks for: an OpenAI-compatible model, else the local embedder. */
+export async function createEmbedder(config: Config): Promise<Embedder> {
+  if (!config.EMBEDDINGS_MODEL) return withEmbeddingCache(createLocalEmbedder());
+  const apiKey =
+    config.EMBEDDINGS_API_KEY ??
+    (await resolveSecret("LLM_API_KEY", config.LLM_API_KEY, config.LLM_API_KEY_SECRET_ARN));
+  const chat = resolveModelEndpoint({ ...config, ...(apiKey ? { LLM_API_KEY: apiKey } : {}) });
+  const baseUrl = config.EMBEDDINGS_BASE_URL ?? chat?.baseUrl;
+  if (!baseUrl) throw new Error("EMBEDDINGS_MODEL is set but neither EMBEDDINGS_BASE_URL nor a chat model endpoint is");
+  return withEmbeddingCache(
+    createOpenAICompatibleEmbedder({ baseUrl, model: config.EMBEDDINGS_MODEL, ...(apiKey ? { apiKey } : {}) }),
+  );
+}
+
+function createBlobs(config: Config, signingSecret: string | undefined): BlobStore {
+  if (config.DATA_BUCKET) {
+    return createS3BlobStore({
+      bucket: config.DATA_BUCKET,
+      ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
+      ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT, forcePathStyle: true } : {}),
+    });
+  }
+  if (!signingSecret) throw new Error("local blob store needs an upload signing secret");
+  return createFilesystemBlobStore({
+    root: join(config.DATA_DIR, "blobs"),
+    publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`,
+    signingSecret,
   });
 }
 
@@ -74,14 +132,56 @@ export async function createEngine(config: Config, overrides: EngineOverrides = 
   const store = overrides.store ?? (await createStore(config));
   await ensureConversationIndexes(store);
   const model = overrides.model ?? (await createChatModel(config));
+  await ensureDocumentIndexes(store);
   const sessions = createSessionStore(store, { maxSessionsPerUser: config.MAX_SESSIONS_PER_USER });
+  // A key of its own for upload policies, derived so that it never equals the JWT secret.
+  const localUploadSecret = config.DATA_BUCKET
+    ? undefined
+    : createHmac("sha256", secret).update("collabry-local-uploads").digest("hex");
+  const blobs = createBlobs(config, localUploadSecret);
+  let queue: JobQueue;
+  let localQueue: (JobQueue & QueueConsumer & DeadLetterQueue) | undefined;
+  if (config.INGEST_QUEUE_URL) {
+    queue = createSqsQueue({
+      queueUrl: config.INGEST_QUEUE_URL,
+      ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
+    });
+  } else {
+    localQueue = createInProcessQueue({
+      store,
+      name: "ingest",
+      visibilityTimeoutMs: config.INGEST_VISIBILITY_TIMEOUT_SECONDS * 1000,
+      maxReceives: config.INGEST_MAX_RECEIVES,
+      onError: (error) => logger.error("ingestion queue error", { error: error as Error }),
+    });
+    queue = localQueue;
+  }
+  const records = createDocumentRecords(store);
+  const embedder = overrides.embedder ?? (await createEmbedder(config));
+  const retriever = createRetriever({ records, blobs, embedder, logger, cacheBytes: config.SHARD_CACHE_BYTES });
+  const documents = createDocumentService({
+    records,
+    blobs,
+    queue,
+    retriever,
+    logger,
+    limits: { maxUploadBytes: config.MAX_UPLOAD_BYTES, maxMultipartBytes: config.MAX_MULTIPART_BYTES },
+  });
   const copilot = createCopilot({
     sessions,
     model,
     logger,
     metrics,
+    retriever,
     historyTokenBudget: config.CHAT_HISTORY_TOKEN_BUDGET,
   });
+  const extractionLimits: ExtractionLimits = {
+    maxBytes: config.MAX_UPLOAD_BYTES,
+    maxPages: config.MAX_DOCUMENT_PAGES,
+    maxChars: config.MAX_EXTRACTED_CHARS,
+    maxDocxUncompressedBytes: config.MAX_DOCX_UNCOMPRESSED_BYTES,
+    ocrTimeoutMs: config.OCR_TIMEOUT_MS,
+  };
   return {
     config,
     logger,
@@ -91,7 +191,19 @@ export async function createEngine(config: Config, overrides: EngineOverrides = 
     verifyToken,
     sessions,
     copilot,
+    blobs,
+    queue,
+    ...(localQueue ? { localQueue } : {}),
+    records,
+    documents,
+    embedder,
+    retriever,
+    extractionLimits,
+    ...(localUploadSecret ? { localUploadSecret } : {}),
     startedAt: new Date(),
-    close: () => store.close(),
+    close: async () => {
+      await localQueue?.stop();
+      await store.close();
+    },
   };
 }

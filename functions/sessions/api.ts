@@ -17,6 +17,8 @@ import {
 } from "./schema.ts";
 
 const DEFAULT_TITLE = "New Chat Session";
+/** Passages retrieved per chat turn. */
+const CHAT_TOP_K = 5;
 
 /** Registers every session route on the app. */
 export function registerSessions(app: App, engine: Engine): void {
@@ -39,7 +41,12 @@ export function registerSessions(app: App, engine: Engine): void {
   });
 
   route(deleteSessionRoute, async (c) => {
-    const deleted = await sessions.remove(c.get("user").userId, c.req.valid("param").id);
+    const userId = c.get("user").userId;
+    const { id } = c.req.valid("param");
+    await sessions.get(userId, id);
+    // Session-scoped documents and their shards go with the session.
+    await engine.documents.removeSession(userId, id);
+    const deleted = await sessions.remove(userId, id);
     return c.json({ message: "Session deleted successfully", deleted_messages: deleted }, 200);
   });
 
@@ -64,11 +71,14 @@ export function registerSessions(app: App, engine: Engine): void {
     const { id } = c.req.valid("param");
     // Ownership is checked before the stream starts, so a foreign session is a plain JSON 404.
     await sessions.get(userId, id);
-    const { message } = c.req.valid("json");
+    const { message, use_rag, source_ids } = c.req.valid("json");
+    // Grounding is on unless the client turns it off; a session without documents finds nothing.
+    const scope = { userId, sessionId: id, ...(source_ids?.length ? { sourceIds: source_ids } : {}) };
+    const rag = use_rag === false ? {} : { rag: { scope, topK: CHAT_TOP_K } };
     return streamCopilotReply(
       c,
       { copilot: engine.copilot, logger: c.get("logger") },
-      { userId, sessionId: id, message },
+      { userId, sessionId: id, message, ...rag },
       "session",
     );
   });
@@ -77,11 +87,12 @@ export function registerSessions(app: App, engine: Engine): void {
     const userId = c.get("user").userId;
     const { id } = c.req.valid("param");
     await sessions.get(userId, id);
-    const { message } = c.req.valid("query");
+    const { message, use_rag } = c.req.valid("query");
+    const rag = use_rag === false ? {} : { rag: { scope: { userId, sessionId: id }, topK: CHAT_TOP_K } };
     return streamCopilotReply(
       c,
       { copilot: engine.copilot, logger: c.get("logger") },
-      { userId, sessionId: id, message },
+      { userId, sessionId: id, message, ...rag },
       "session",
     );
   });

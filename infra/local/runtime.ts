@@ -3,9 +3,11 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { buildApp } from "#functions/app.ts";
+import { workerFor } from "#functions/ingest/worker.ts";
 import type { Config } from "#shared/config/config.ts";
 import { createEngine, type Engine, type EngineOverrides } from "#shared/engine.ts";
 import { ensureDevSecret } from "./dev-secret.ts";
+import { mountLocalUploads } from "./uploads.ts";
 
 export interface LocalRuntime {
   url: string;
@@ -24,6 +26,9 @@ export async function startLocalRuntime(config: Config, overrides: EngineOverrid
     ...(devSecret ? { jwtSecret: devSecret.secret } : {}),
   });
   const app = buildApp(engine);
+  mountLocalUploads(app, engine);
+  // The in-process queue feeds the same worker handler that SQS feeds in AWS.
+  engine.localQueue?.start(workerFor(engine));
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);

@@ -76,6 +76,40 @@ export const configSchema = z.object({
   LLM_FIRST_TOKEN_TIMEOUT_MS: int(500, 600_000).default(30_000),
   LLM_MAX_RETRIES: int(0, 5).default(2),
 
+  /** S3 bucket for uploads and index shards; unset locally = files under DATA_DIR. */
+  DATA_BUCKET: optionalString,
+  /** S3-compatible endpoint (MinIO, s3rver); path-style addressing is used with it. */
+  S3_ENDPOINT: optionalUrl,
+  AWS_REGION: optionalString,
+  /** SQS ingestion queue; unset locally = the durable in-process queue. */
+  INGEST_QUEUE_URL: optionalString,
+  INGEST_DLQ_URL: optionalString,
+  /** Seconds a claimed ingestion message stays invisible (in-process queue). */
+  INGEST_VISIBILITY_TIMEOUT_SECONDS: int(5, 43_200).default(300),
+  /** Deliveries before a message moves to the dead-letter queue. */
+  INGEST_MAX_RECEIVES: int(1, 100).default(5),
+  /** Base URL browsers use to reach this engine (local presigned uploads); default http://localhost:PORT. */
+  PUBLIC_BASE_URL: optionalUrl,
+
+  /** Embedding model on an OpenAI-compatible endpoint (e.g. nomic-embed-text); unset = the local embedder. */
+  EMBEDDINGS_MODEL: optionalString,
+  /** Endpoint of the embedding model; defaults to the chat model's endpoint. */
+  EMBEDDINGS_BASE_URL: optionalUrl,
+  EMBEDDINGS_API_KEY: optionalString,
+
+  /** Largest document accepted (presigned and inline uploads). */
+  MAX_UPLOAD_BYTES: int(1_024, 1024 * 1024 * 1024).default(25 * 1024 * 1024),
+  /** Largest file accepted through multipart routes (larger ones go through presigned uploads). */
+  MAX_MULTIPART_BYTES: int(1_024, 100 * 1024 * 1024).default(5 * 1024 * 1024),
+  MAX_DOCUMENT_PAGES: int(1, 100_000).default(500),
+  MAX_EXTRACTED_CHARS: int(1_000, 100_000_000).default(3_000_000),
+  /** Zip-bomb guard: total uncompressed size a DOCX may declare. */
+  MAX_DOCX_UNCOMPRESSED_BYTES: int(1_024, 2 * 1024 * 1024 * 1024).default(100 * 1024 * 1024),
+  /** OCR time budget per document. */
+  OCR_TIMEOUT_MS: int(1_000, 900_000).default(120_000),
+  /** Memory for cached index shards per process. */
+  SHARD_CACHE_BYTES: int(1024 * 1024, 16 * 1024 * 1024 * 1024).default(256 * 1024 * 1024),
+
   SERPER_API_KEY: optionalString,
   SERPER_API_KEY_SECRET_ARN: optionalString,
 

@@ -3,16 +3,20 @@
 // stream, the generic stream and /ai/chat all drive it.
 import type { Citation, SessionStore } from "../conversations/session-store.ts";
 import { AppError } from "../http/errors.ts";
-import type { ChatModel, ChatTurn, TokenUsage } from "../llm/chat-model.ts";
+import type { ChatChunk, ChatModel, ChatTurn, TokenUsage } from "../llm/chat-model.ts";
 import { buildChatMessages, STUDY_COPILOT_SYSTEM_PROMPT } from "../llm/prompts.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { EngineMetrics } from "../observability/metrics.ts";
+import { extractiveAnswer } from "../rag/extractive.ts";
+import { groundedQuestion, groundedSystemPrompt } from "../rag/grounding.ts";
+import type { RetrievalScope, RetrievedPassage, Retriever } from "../rag/retrieve.ts";
 
 export interface CopilotDeps {
   sessions: SessionStore;
   model: ChatModel;
   logger: Logger;
   metrics: EngineMetrics;
+  retriever: Retriever;
   historyTokenBudget: number;
 }
 
@@ -22,6 +26,8 @@ export interface ReplyRequest {
   message: string;
   /** The request's logger (with its request id); the engine's logger otherwise. */
   logger?: Logger;
+  /** Ground the answer in the student's material within this scope. */
+  rag?: { scope: RetrievalScope; topK: number };
   /** Called with each token as the model produces it. */
   onToken?: (token: string) => Promise<void> | void;
 }
@@ -48,6 +54,24 @@ export class GenerationFailedError extends AppError {
 /** How many stored messages are read to build the history window (the token budget trims further). */
 const HISTORY_WINDOW_MESSAGES = 60;
 
+/** Passages below this similarity are noise for a chat turn (they would cite unrelated text). */
+const MIN_CHAT_PASSAGE_SCORE = 0.15;
+
+async function* wordsOf(text: string): AsyncIterable<ChatChunk> {
+  for (const word of text.match(/\S+\s*|\s+/g) ?? []) yield { text: word };
+}
+
+function toCitations(passages: RetrievedPassage[]): Citation[] {
+  return passages.map((passage) => ({
+    source_id: passage.source_id,
+    chunk_id: passage.chunk_id,
+    page: passage.page,
+    quote: passage.quote,
+    filename: passage.filename,
+    score: passage.score,
+  }));
+}
+
 function publicMessage(error: unknown): string {
   if (error instanceof Error && "expose" in error && error.expose === true) return error.message;
   return "The study copilot could not generate an answer. Please try again.";
@@ -71,12 +95,24 @@ export function createCopilot(deps: CopilotDeps) {
       const turns: ChatTurn[] = history
         .filter((message) => message.role !== "system" && message.content.trim() !== "")
         .map((message) => ({ role: message.role, content: message.content }));
+      const passages = request.rag
+        ? (await deps.retriever.retrieve(request.rag.scope, request.message, request.rag.topK)).passages.filter(
+            (passage) => passage.score >= MIN_CHAT_PASSAGE_SCORE,
+          )
+        : [];
+      const citations = toCitations(passages);
       const messages = buildChatMessages({
-        systemPrompt: STUDY_COPILOT_SYSTEM_PROMPT,
+        systemPrompt:
+          passages.length > 0 ? groundedSystemPrompt(STUDY_COPILOT_SYSTEM_PROMPT) : STUDY_COPILOT_SYSTEM_PROMPT,
         history: turns,
-        userMessage: request.message,
+        userMessage: passages.length > 0 ? groundedQuestion(request.message, passages) : request.message,
         historyTokenBudget: deps.historyTokenBudget,
       });
+      // Offline, an answer from the material beats the "no model" notice.
+      const source =
+        deps.model.info.kind === "offline" && passages.length > 0
+          ? wordsOf(extractiveAnswer(request.message, passages))
+          : deps.model.stream({ messages });
 
       const started = performance.now();
       let text = "";
@@ -84,7 +120,7 @@ export function createCopilot(deps: CopilotDeps) {
       let timeToFirstTokenMs: number | undefined;
       let clientGone = false;
       try {
-        for await (const chunk of deps.model.stream({ messages })) {
+        for await (const chunk of source) {
           if (chunk.usage) usage = chunk.usage;
           if (chunk.text === "") continue;
           if (timeToFirstTokenMs === undefined) timeToFirstTokenMs = performance.now() - started;
@@ -108,20 +144,21 @@ export function createCopilot(deps: CopilotDeps) {
         await deps.sessions.append(request.userId, request.sessionId, {
           role: "assistant",
           content: text,
+          citations,
           incomplete: true,
         });
         return {
           text,
           incomplete: true,
           error: publicMessage(error),
-          citations: [],
+          citations,
           ...(usage ? { usage } : {}),
           model: deps.model.info.model,
           ...(timeToFirstTokenMs !== undefined ? { timeToFirstTokenMs } : {}),
         };
       }
       if (text.trim() !== "") {
-        await deps.sessions.append(request.userId, request.sessionId, { role: "assistant", content: text });
+        await deps.sessions.append(request.userId, request.sessionId, { role: "assistant", content: text, citations });
       }
       if (timeToFirstTokenMs !== undefined) deps.metrics.record("TimeToFirstToken", timeToFirstTokenMs);
       if (usage) {
@@ -131,7 +168,7 @@ export function createCopilot(deps: CopilotDeps) {
       return {
         text,
         incomplete: false,
-        citations: [],
+        citations,
         ...(usage ? { usage } : {}),
         model: deps.model.info.model,
         ...(timeToFirstTokenMs !== undefined ? { timeToFirstTokenMs } : {}),

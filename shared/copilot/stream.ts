@@ -2,13 +2,13 @@
 import type { Context } from "hono";
 import { type SseFraming, sseResponse } from "../http/sse.ts";
 import type { Logger } from "../observability/logger.ts";
-import { type Copilot, GenerationFailedError } from "./copilot.ts";
+import { type Copilot, GenerationFailedError, type ReplyRequest } from "./copilot.ts";
 
 /** Streams a copilot reply: tokens as they arrive, then citations (session framing), then `done`. */
 export function streamCopilotReply(
   c: Context,
   deps: { copilot: Copilot; logger: Logger },
-  request: { userId: string; sessionId: string; message: string },
+  request: Pick<ReplyRequest, "userId" | "sessionId" | "message" | "rag">,
   framing: SseFraming,
 ): Response {
   return sseResponse(

@@ -34,6 +34,10 @@ export type AppContext = Context<AppEnv>;
 export interface HttpOptions {
   corsOrigins: string[];
   maxBodyBytes: number;
+  /** Limit for multipart/form-data bodies (file uploads). */
+  maxMultipartBytes?: number;
+  /** Larger limits for specific paths (e.g. inline document text). */
+  largeBodyRoutes?: Record<string, number>;
   logger: Logger;
   metrics: EngineMetrics;
   verifyToken: TokenVerifier;
@@ -96,15 +100,27 @@ export function createApp(options: HttpOptions): App {
     }),
   );
 
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: () => {
-        throw new PayloadTooLargeError(`Request body exceeds ${options.maxBodyBytes} bytes`);
-      },
-    }),
-  );
+  const limiters = new Map<number, MiddlewareHandler<AppEnv>>();
+  const limiter = (maxSize: number) => {
+    let handler = limiters.get(maxSize);
+    if (!handler) {
+      handler = bodyLimit({
+        maxSize,
+        onError: () => {
+          throw new PayloadTooLargeError(`Request body exceeds ${maxSize} bytes`);
+        },
+      });
+      limiters.set(maxSize, handler);
+    }
+    return handler;
+  };
+  app.use("*", (c, next) => {
+    const multipart = c.req.header("content-type")?.toLowerCase().startsWith("multipart/form-data") ?? false;
+    const maxSize =
+      options.largeBodyRoutes?.[c.req.path] ??
+      (multipart && options.maxMultipartBytes ? options.maxMultipartBytes : options.maxBodyBytes);
+    return limiter(maxSize)(c, next);
+  });
 
   app.onError((error, c) => {
     const requestId = c.get("requestId") ?? randomUUID();

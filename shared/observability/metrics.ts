@@ -10,7 +10,10 @@ export type EngineMetricName =
   | "ModelErrors"
   | "OfflineFallbacks"
   | "Http5xx"
-  | "Http4xx";
+  | "Http4xx"
+  | "IngestionDuration"
+  | "IngestionChunks"
+  | "IngestionFailures";
 
 const UNITS: Record<EngineMetricName, Parameters<Metrics["addMetric"]>[1]> = {
   RequestLatency: MetricUnit.Milliseconds,
@@ -21,6 +24,9 @@ const UNITS: Record<EngineMetricName, Parameters<Metrics["addMetric"]>[1]> = {
   OfflineFallbacks: MetricUnit.Count,
   Http5xx: MetricUnit.Count,
   Http4xx: MetricUnit.Count,
+  IngestionDuration: MetricUnit.Milliseconds,
+  IngestionChunks: MetricUnit.Count,
+  IngestionFailures: MetricUnit.Count,
 };
 
 export interface EngineMetrics {

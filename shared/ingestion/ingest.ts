@@ -1,0 +1,175 @@
+// Ingestion of one document: extract → chunk → embed → FAISS shard → publish. Idempotent and
+// crash-safe: the shard and its chunks are written under a new version key and only then
+// published by a conditional update of the record, so a retried message rebuilds the same
+// version (same chunk ids, no duplicates) and a crash never leaves a half shard visible.
+import { createHash } from "node:crypto";
+import type { BlobStore } from "../blobs/blobs.ts";
+import { chunkDocument } from "../chunking/chunk.ts";
+import { type DocumentRecord, type DocumentRecords, indexPrefix } from "../documents/records.ts";
+import type { Embedder } from "../embeddings/embeddings.ts";
+import { ExtractionError, type ExtractionLimits, extractDocument } from "../extraction/extract.ts";
+import type { Logger } from "../observability/logger.ts";
+import { buildShard } from "../vector-index/shard.ts";
+
+export interface IngestionDeps {
+  records: DocumentRecords;
+  blobs: BlobStore;
+  embedder: Embedder;
+  limits: ExtractionLimits;
+  logger: Logger;
+  /** Chunks per embedding call (bounded memory and request size). */
+  embedBatchSize?: number;
+  now?: () => Date;
+}
+
+/** A stored chunk, as written beside its shard (`chunks.json`); position = vector id. */
+export interface StoredChunk {
+  chunk_id: string;
+  page: number;
+  start: number;
+  end: number;
+  heading_path: string[];
+  text: string;
+}
+
+export interface IngestJob {
+  userId: string;
+  documentId: string;
+}
+
+export type IngestOutcome = "ready" | "failed" | "skipped";
+
+const SHARD_FILE = "index.faiss";
+const CHUNKS_FILE = "chunks.json";
+
+/** Files of a published index version. */
+export function shardFiles(indexKey: string): { shard: string; chunks: string } {
+  return { shard: `${indexKey}${SHARD_FILE}`, chunks: `${indexKey}${CHUNKS_FILE}` };
+}
+
+/** Ingests one document; throws only on transient failures that a retry may fix. */
+export async function ingestDocument(deps: IngestionDeps, job: IngestJob): Promise<IngestOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const logger = deps.logger;
+  const record = await deps.records.find(job.userId, job.documentId);
+  // Deleted meanwhile, or already finished by an earlier delivery of the same message.
+  if (!record || record.status === "ready" || record.status === "failed") return "skipped";
+
+  const started = now();
+  await deps.records.update(job.userId, job.documentId, {
+    status: "processing",
+    started_at: started,
+    attempts: record.attempts + 1,
+  });
+
+  const fail = async (reason: string): Promise<IngestOutcome> => {
+    await deps.records.update(job.userId, job.documentId, { status: "failed", error: reason, completed_at: now() });
+    logger.info("ingestion failed", { document_id: job.documentId, reason });
+    return "failed";
+  };
+
+  const bytes = await deps.blobs.get(record.blob_key);
+  if (!bytes) return fail("The uploaded file was not found. The upload may not have finished; please upload it again.");
+  if (bytes.byteLength > deps.limits.maxBytes) {
+    return fail(
+      `The file is ${formatBytes(bytes.byteLength)}, above the ${formatBytes(deps.limits.maxBytes)} limit for documents.`,
+    );
+  }
+
+  let extracted: Awaited<ReturnType<typeof extractDocument>>;
+  try {
+    extracted = await extractDocument(bytes, { filenameHint: record.filename, limits: deps.limits });
+  } catch (error) {
+    if (error instanceof ExtractionError) return fail(error.message);
+    logger.error("extraction crashed", { document_id: job.documentId, error: error as Error });
+    return fail("The file could not be read. It may be corrupt or in a format that is not supported.");
+  }
+
+  const chunks = chunkDocument(extracted, { sourceId: record.source_id });
+  if (chunks.length === 0) return fail("No readable text was found in this file.");
+
+  const vectors: Float32Array[] = [];
+  const batchSize = deps.embedBatchSize ?? 128;
+  for (let start = 0; start < chunks.length; start += batchSize) {
+    const batch = chunks.slice(start, start + batchSize);
+    vectors.push(...(await deps.embedder.embed(batch.map((chunk) => chunk.text))));
+  }
+
+  const version = record.index_version + 1;
+  const indexKey = `${indexPrefix(job.userId, record.source_id)}v${version}/`;
+  const files = shardFiles(indexKey);
+  const stored: StoredChunk[] = chunks.map((chunk) => ({
+    chunk_id: chunk.chunkId,
+    page: chunk.page,
+    start: chunk.startOffset,
+    end: chunk.endOffset,
+    heading_path: chunk.headingPath,
+    text: chunk.text,
+  }));
+  // Blobs first, record last: until the conditional update below, nothing points at them.
+  await deps.blobs.put(files.chunks, new TextEncoder().encode(JSON.stringify(stored)), {
+    contentType: "application/json",
+  });
+  await deps.blobs.put(files.shard, buildShard(vectors, deps.embedder.dimensions), {
+    contentType: "application/octet-stream",
+  });
+
+  const published = await deps.records.update(
+    job.userId,
+    job.documentId,
+    {
+      status: "ready",
+      detected_type: extracted.type,
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+      size: bytes.byteLength,
+      pages: extracted.pages.length,
+      chunk_count: chunks.length,
+      embedding_model: deps.embedder.model,
+      embedding_dims: deps.embedder.dimensions,
+      index_key: indexKey,
+      index_version: version,
+      completed_at: now(),
+    },
+    { index_version: record.index_version, status: "processing" },
+  );
+  if (!published) {
+    // Deleted or published by a concurrent delivery: our version must not linger.
+    await deps.blobs.deletePrefix(indexKey);
+    return "skipped";
+  }
+  await removeOldVersions(deps.blobs, published, indexKey);
+  logger.info("ingestion finished", {
+    document_id: job.documentId,
+    pages: extracted.pages.length,
+    chunks: chunks.length,
+    duration_ms: now().getTime() - started.getTime(),
+  });
+  return "ready";
+}
+
+async function removeOldVersions(blobs: BlobStore, record: DocumentRecord, current: string): Promise<void> {
+  const prefix = indexPrefix(record.user_id, record.source_id);
+  for (const key of await blobs.list(prefix)) {
+    if (!key.startsWith(current)) await blobs.delete(key);
+  }
+}
+
+/** Marks a document failed after its message exhausted its retries (called by the worker). */
+export async function markIngestionAbandoned(deps: Pick<IngestionDeps, "records">, job: IngestJob): Promise<void> {
+  await deps.records.update(
+    job.userId,
+    job.documentId,
+    {
+      status: "failed",
+      error: "Processing failed repeatedly because a service was unavailable. Please upload the file again later.",
+      completed_at: new Date(),
+    },
+    { status: { $in: ["pending", "processing"] } },
+  );
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KiB`;
+  return `${bytes} bytes`;
+}

@@ -1,0 +1,142 @@
+// Retrieval over the caller's own shards: pick the user's ready documents (all, a session's, or
+// given sources), search each shard, merge by score. Scoping is by shard selection — there is no
+// shared index to post-filter — so another user's material can never be returned.
+import type { BlobStore } from "../blobs/blobs.ts";
+import type { Citation } from "../conversations/session-store.ts";
+import type { DocumentRecord, DocumentRecords } from "../documents/records.ts";
+import type { Embedder } from "../embeddings/embeddings.ts";
+import { type StoredChunk, shardFiles } from "../ingestion/ingest.ts";
+import type { Logger } from "../observability/logger.ts";
+import { loadShard, type Shard } from "../vector-index/shard.ts";
+
+export interface RetrievedPassage extends Citation {
+  page: number;
+  filename: string;
+  score: number;
+  heading_path: string[];
+}
+
+export interface RetrievalScope {
+  userId: string;
+  sessionId?: string;
+  sourceIds?: string[];
+}
+
+export interface RetrievalResult {
+  passages: RetrievedPassage[];
+  /** Ready sources that were searched. */
+  searched: number;
+  /** Sources indexed with another embedding model: refused rather than searched with wrong vectors. */
+  skipped: Array<{ source_id: string; reason: string }>;
+}
+
+interface LoadedShard {
+  shard: Shard;
+  chunks: StoredChunk[];
+  bytes: number;
+}
+
+export interface RetrieverDeps {
+  records: DocumentRecords;
+  blobs: BlobStore;
+  embedder: Embedder;
+  logger: Logger;
+  /** Upper bound of shard + chunk bytes kept in memory between requests. */
+  cacheBytes?: number;
+}
+
+export type Retriever = ReturnType<typeof createRetriever>;
+
+/** Builds a retriever with an in-memory LRU cache of loaded shards (keyed by immutable version keys). */
+export function createRetriever(deps: RetrieverDeps) {
+  const cacheLimit = deps.cacheBytes ?? 256 * 1024 * 1024;
+  const cache = new Map<string, LoadedShard>();
+  let cachedBytes = 0;
+
+  async function load(record: DocumentRecord): Promise<LoadedShard | undefined> {
+    const key = record.index_key;
+    if (!key) return undefined;
+    const hit = cache.get(key);
+    if (hit) {
+      cache.delete(key);
+      cache.set(key, hit);
+      return hit;
+    }
+    const files = shardFiles(key);
+    const [shardBytes, chunkBytes] = await Promise.all([deps.blobs.get(files.shard), deps.blobs.get(files.chunks)]);
+    if (!shardBytes || !chunkBytes) {
+      deps.logger.warn("published shard missing", { document_id: record._id, index_key: key });
+      return undefined;
+    }
+    const chunks = JSON.parse(new TextDecoder().decode(chunkBytes)) as StoredChunk[];
+    const shard = loadShard(Buffer.from(shardBytes), {
+      model: record.embedding_model ?? deps.embedder.model,
+      dimensions: record.embedding_dims ?? deps.embedder.dimensions,
+      count: chunks.length,
+      version: record.index_version,
+    });
+    const loaded = { shard, chunks, bytes: shardBytes.byteLength + chunkBytes.byteLength * 2 };
+    cache.set(key, loaded);
+    cachedBytes += loaded.bytes;
+    for (const [oldKey, old] of cache) {
+      if (cachedBytes <= cacheLimit || oldKey === key) break;
+      cache.delete(oldKey);
+      cachedBytes -= old.bytes;
+    }
+    return loaded;
+  }
+
+  return {
+    /** The k best passages for the query within the scope, best first. */
+    async retrieve(scope: RetrievalScope, query: string, k: number): Promise<RetrievalResult> {
+      const records = await deps.records.list(scope.userId, {
+        status: "ready",
+        ...(scope.sessionId ? { sessionId: scope.sessionId } : {}),
+        ...(scope.sourceIds ? { sourceIds: scope.sourceIds } : {}),
+      });
+      const skipped: RetrievalResult["skipped"] = [];
+      const usable = records.filter((record) => {
+        if (record.embedding_model === deps.embedder.model && record.embedding_dims === deps.embedder.dimensions) {
+          return true;
+        }
+        skipped.push({
+          source_id: record.source_id,
+          reason: `indexed with ${record.embedding_model ?? "an unknown model"}; re-upload to search it with ${deps.embedder.model}`,
+        });
+        return false;
+      });
+      if (usable.length === 0) return { passages: [], searched: 0, skipped };
+      const [vector] = await deps.embedder.embed([query]);
+      if (!vector) return { passages: [], searched: 0, skipped };
+
+      const loaded = await Promise.all(usable.map(async (record) => ({ record, loaded: await load(record) })));
+      const passages: RetrievedPassage[] = [];
+      for (const { record, loaded: shard } of loaded) {
+        if (!shard) continue;
+        for (const hit of shard.shard.search(vector, k, deps.embedder.model)) {
+          const chunk = shard.chunks[hit.index];
+          if (!chunk) continue;
+          passages.push({
+            source_id: record.source_id,
+            chunk_id: chunk.chunk_id,
+            page: chunk.page,
+            quote: chunk.text,
+            filename: record.filename,
+            score: Math.round(hit.score * 10_000) / 10_000,
+            heading_path: chunk.heading_path,
+          });
+        }
+      }
+      passages.sort((a, b) => b.score - a.score || a.chunk_id.localeCompare(b.chunk_id));
+      return { passages: passages.slice(0, k), searched: usable.length, skipped };
+    },
+
+    /** Drops cached shards of a deleted source. */
+    forget(indexKey: string): void {
+      const entry = cache.get(indexKey);
+      if (!entry) return;
+      cache.delete(indexKey);
+      cachedBytes -= entry.bytes;
+    },
+  };
+}
