@@ -75,7 +75,8 @@ export function stem(word: string): string {
   return stemmed;
 }
 
-function tokens(text: string): string[] {
+/** Stemmed content words of a text (the analyzer shared by the local embedder and lexical search). */
+export function analyzeTerms(text: string): string[] {
   const words = text
     .normalize("NFKD")
     .replace(/\p{M}+/gu, "")
@@ -106,7 +107,7 @@ function embedOne(text: string): Float32Array {
     if (entry === undefined) counts.set(feature, { count: 1, weight });
     else entry.count++;
   };
-  const stems = tokens(text);
+  const stems = analyzeTerms(text);
   stems.forEach((word, i) => {
     add(`w:${word}`, UNIGRAM_WEIGHT);
     const next = stems[i + 1];

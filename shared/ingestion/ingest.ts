@@ -85,7 +85,10 @@ export async function ingestDocument(deps: IngestionDeps, job: IngestJob): Promi
     return fail("The file could not be read. It may be corrupt or in a format that is not supported.");
   }
 
-  const chunks = chunkDocument(extracted, { sourceId: record.source_id });
+  // A chunk holding only a heading (a title directly followed by a subheading) answers nothing.
+  const chunks = chunkDocument(extracted, { sourceId: record.source_id }).filter((chunk) =>
+    chunk.text.split("\n").some((line) => line.trim() !== "" && !/^#{1,6}\s/.test(line.trim())),
+  );
   if (chunks.length === 0) return fail("No readable text was found in this file.");
 
   const vectors: Float32Array[] = [];

@@ -8,6 +8,7 @@ import type { Embedder } from "../embeddings/embeddings.ts";
 import { type StoredChunk, shardFiles } from "../ingestion/ingest.ts";
 import type { Logger } from "../observability/logger.ts";
 import { loadShard, type Shard } from "../vector-index/shard.ts";
+import { buildLexicalIndex, type LexicalIndex, searchLexical } from "./lexical.ts";
 
 export interface RetrievedPassage extends Citation {
   page: number;
@@ -33,7 +34,17 @@ export interface RetrievalResult {
 interface LoadedShard {
   shard: Shard;
   chunks: StoredChunk[];
+  lexical: LexicalIndex;
   bytes: number;
+}
+
+/** Reciprocal-rank fusion constant: the usual 60 keeps one list's top hit from dominating. */
+const RRF_K = 60;
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] ?? 0) * (b[i] ?? 0);
+  return sum;
 }
 
 export interface RetrieverDeps {
@@ -75,7 +86,9 @@ export function createRetriever(deps: RetrieverDeps) {
       count: chunks.length,
       version: record.index_version,
     });
-    const loaded = { shard, chunks, bytes: shardBytes.byteLength + chunkBytes.byteLength * 2 };
+    // Headings count as words of their chunks: a section's later chunks are still "about" its title.
+    const lexical = buildLexicalIndex(chunks.map((chunk) => `${chunk.heading_path.join(" ")} ${chunk.text}`));
+    const loaded = { shard, chunks, lexical, bytes: shardBytes.byteLength + chunkBytes.byteLength * 3 };
     cache.set(key, loaded);
     cachedBytes += loaded.bytes;
     for (const [oldKey, old] of cache) {
@@ -109,26 +122,67 @@ export function createRetriever(deps: RetrieverDeps) {
       const [vector] = await deps.embedder.embed([query]);
       if (!vector) return { passages: [], searched: 0, skipped };
 
-      const loaded = await Promise.all(usable.map(async (record) => ({ record, loaded: await load(record) })));
-      const passages: RetrievedPassage[] = [];
-      for (const { record, loaded: shard } of loaded) {
-        if (!shard) continue;
-        for (const hit of shard.shard.search(vector, k, deps.embedder.model)) {
-          const chunk = shard.chunks[hit.index];
-          if (!chunk) continue;
-          passages.push({
-            source_id: record.source_id,
-            chunk_id: chunk.chunk_id,
-            page: chunk.page,
-            quote: chunk.text,
-            filename: record.filename,
-            score: Math.round(hit.score * 10_000) / 10_000,
-            heading_path: chunk.heading_path,
-          });
+      const loaded = (await Promise.all(usable.map(async (record) => ({ record, loaded: await load(record) })))).filter(
+        (entry): entry is { record: DocumentRecord; loaded: LoadedShard } => entry.loaded !== undefined,
+      );
+      // Hybrid retrieval: the best vector hits and the best BM25 hits, fused by reciprocal rank.
+      const depth = Math.max(k * 4, 20);
+      const vectorHits: Array<{ shard: number; index: number; score: number }> = [];
+      loaded.forEach((entry, shard) => {
+        for (const hit of entry.loaded.shard.search(vector, depth, deps.embedder.model)) {
+          vectorHits.push({ shard, index: hit.index, score: hit.score });
         }
+      });
+      vectorHits.sort((a, b) => b.score - a.score);
+      const lexicalHits = searchLexical(
+        loaded.map((entry, shard) => ({ key: shard, index: entry.loaded.lexical })),
+        query,
+        depth,
+      );
+      const fused = new Map<string, { shard: number; index: number; rrf: number; cosine?: number }>();
+      vectorHits.slice(0, depth).forEach((hit, rank) => {
+        fused.set(`${hit.shard}:${hit.index}`, {
+          shard: hit.shard,
+          index: hit.index,
+          rrf: 1 / (RRF_K + rank + 1),
+          cosine: hit.score,
+        });
+      });
+      lexicalHits.forEach((hit, rank) => {
+        const id = `${hit.key}:${hit.index}`;
+        const entry = fused.get(id) ?? { shard: hit.key, index: hit.index, rrf: 0 };
+        entry.rrf += 1 / (RRF_K + rank + 1);
+        fused.set(id, entry);
+      });
+      const best = [...fused.values()].sort((a, b) => b.rrf - a.rrf).slice(0, k);
+
+      // Lexical-only hits get their cosine too, so `score` means the same thing on every passage.
+      const missing = best.filter((hit) => hit.cosine === undefined);
+      if (missing.length > 0) {
+        const texts = missing.map((hit) => loaded[hit.shard]?.loaded.chunks[hit.index]?.text ?? "");
+        const vectors = await deps.embedder.embed(texts);
+        missing.forEach((hit, i) => {
+          const chunkVector = vectors[i];
+          hit.cosine = chunkVector ? dot(vector, chunkVector) : 0;
+        });
       }
-      passages.sort((a, b) => b.score - a.score || a.chunk_id.localeCompare(b.chunk_id));
-      return { passages: passages.slice(0, k), searched: usable.length, skipped };
+
+      const passages: RetrievedPassage[] = [];
+      for (const hit of best) {
+        const entry = loaded[hit.shard];
+        const chunk = entry?.loaded.chunks[hit.index];
+        if (!entry || !chunk) continue;
+        passages.push({
+          source_id: entry.record.source_id,
+          chunk_id: chunk.chunk_id,
+          page: chunk.page,
+          quote: chunk.text,
+          filename: entry.record.filename,
+          score: Math.round((hit.cosine ?? 0) * 10_000) / 10_000,
+          heading_path: chunk.heading_path,
+        });
+      }
+      return { passages, searched: usable.length, skipped };
     },
 
     /** Drops cached shards of a deleted source. */
