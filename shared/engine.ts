@@ -4,8 +4,6 @@ import { createHmac } from "node:crypto";
 import { join } from "node:path";
 import { createTokenVerifier, type TokenVerifier } from "./auth/jwt.ts";
 import type { BlobStore } from "./blobs/blobs.ts";
-import { createFilesystemBlobStore } from "./blobs/filesystem.ts";
-import { createS3BlobStore } from "./blobs/s3.ts";
 import type { Config } from "./config/config.ts";
 import { resolveSecret } from "./config/secrets.ts";
 import { createSessionStore, ensureConversationIndexes, type SessionStore } from "./conversations/session-store.ts";
@@ -15,19 +13,13 @@ import { createDocumentService, type DocumentService } from "./documents/service
 import { withEmbeddingCache } from "./embeddings/cache.ts";
 import type { Embedder } from "./embeddings/embeddings.ts";
 import { createLocalEmbedder } from "./embeddings/local.ts";
-import { createOpenAICompatibleEmbedder } from "./embeddings/openai-compatible.ts";
 import type { ExtractionLimits } from "./extraction/extract.ts";
 import type { ChatModel } from "./llm/chat-model.ts";
 import { createOfflineChatModel } from "./llm/offline.ts";
-import { createOpenAICompatibleChatModel, resolveModelEndpoint } from "./llm/openai-compatible.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { createMetrics, type EngineMetrics } from "./observability/metrics.ts";
-import { createInProcessQueue } from "./queue/in-process.ts";
 import type { DeadLetterQueue, JobQueue, QueueConsumer } from "./queue/queue.ts";
-import { createSqsQueue } from "./queue/sqs.ts";
 import { createRetriever, type Retriever } from "./rag/retrieve.ts";
-import { openEmbeddedStore } from "./store/embedded.ts";
-import { createMongoStore } from "./store/mongodb.ts";
 import type { DocumentStore } from "./store/store.ts";
 
 export interface Engine {
@@ -66,6 +58,9 @@ export interface EngineOverrides {
 
 /** Builds the chat model the configuration asks for: an OpenAI-compatible endpoint, else the offline engine. */
 export async function createChatModel(config: Config): Promise<ChatModel> {
+  if (!config.LLM_BASE_URL && !config.OLLAMA_BASE_URL) return createOfflineChatModel();
+  // LangChain is loaded only when a model endpoint is configured (it costs ~0.5 s of cold start).
+  const { createOpenAICompatibleChatModel, resolveModelEndpoint } = await import("./llm/openai-compatible.ts");
   const apiKey = await resolveSecret("LLM_API_KEY", config.LLM_API_KEY, config.LLM_API_KEY_SECRET_ARN);
   const endpoint = resolveModelEndpoint({ ...config, ...(apiKey ? { LLM_API_KEY: apiKey } : {}) });
   if (!endpoint) return createOfflineChatModel();
@@ -80,6 +75,8 @@ export async function createChatModel(config: Config): Promise<ChatModel> {
 /** The embedder the configuration asks for: an OpenAI-compatible model, else the local embedder. */
 export async function createEmbedder(config: Config): Promise<Embedder> {
   if (!config.EMBEDDINGS_MODEL) return withEmbeddingCache(createLocalEmbedder());
+  const { resolveModelEndpoint } = await import("./llm/openai-compatible.ts");
+  const { createOpenAICompatibleEmbedder } = await import("./embeddings/openai-compatible.ts");
   const apiKey =
     config.EMBEDDINGS_API_KEY ??
     (await resolveSecret("LLM_API_KEY", config.LLM_API_KEY, config.LLM_API_KEY_SECRET_ARN));
@@ -91,8 +88,11 @@ export async function createEmbedder(config: Config): Promise<Embedder> {
   );
 }
 
-function createBlobs(config: Config, signingSecret: string | undefined): BlobStore {
+// Adapters are imported on demand: a Lambda loads the AWS clients and MongoDB driver, the local
+// runtime SQLite and the filesystem, and neither pays for the other's modules at cold start.
+async function createBlobs(config: Config, signingSecret: string | undefined): Promise<BlobStore> {
   if (config.DATA_BUCKET) {
+    const { createS3BlobStore } = await import("./blobs/s3.ts");
     return createS3BlobStore({
       bucket: config.DATA_BUCKET,
       ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
@@ -100,6 +100,7 @@ function createBlobs(config: Config, signingSecret: string | undefined): BlobSto
     });
   }
   if (!signingSecret) throw new Error("local blob store needs an upload signing secret");
+  const { createFilesystemBlobStore } = await import("./blobs/filesystem.ts");
   return createFilesystemBlobStore({
     root: join(config.DATA_DIR, "blobs"),
     publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`,
@@ -109,7 +110,11 @@ function createBlobs(config: Config, signingSecret: string | undefined): BlobSto
 
 async function createStore(config: Config): Promise<DocumentStore> {
   const uri = await resolveSecret("MONGO_URI", config.MONGO_URI, config.MONGO_URI_SECRET_ARN);
-  if (uri) return createMongoStore({ uri, dbName: config.MONGO_DB });
+  if (uri) {
+    const { createMongoStore } = await import("./store/mongodb.ts");
+    return createMongoStore({ uri, dbName: config.MONGO_DB });
+  }
+  const { openEmbeddedStore } = await import("./store/embedded.ts");
   return openEmbeddedStore({ dir: config.DATA_DIR });
 }
 
@@ -138,15 +143,17 @@ export async function createEngine(config: Config, overrides: EngineOverrides = 
   const localUploadSecret = config.DATA_BUCKET
     ? undefined
     : createHmac("sha256", secret).update("collabry-local-uploads").digest("hex");
-  const blobs = createBlobs(config, localUploadSecret);
+  const blobs = await createBlobs(config, localUploadSecret);
   let queue: JobQueue;
   let localQueue: (JobQueue & QueueConsumer & DeadLetterQueue) | undefined;
   if (config.INGEST_QUEUE_URL) {
+    const { createSqsQueue } = await import("./queue/sqs.ts");
     queue = createSqsQueue({
       queueUrl: config.INGEST_QUEUE_URL,
       ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
     });
   } else {
+    const { createInProcessQueue } = await import("./queue/in-process.ts");
     localQueue = createInProcessQueue({
       store,
       name: "ingest",

@@ -2,7 +2,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Engine } from "#shared/engine.ts";
-import { ExtractionError, extractDocument } from "#shared/extraction/extract.ts";
+import { ExtractionError } from "#shared/extraction/errors.ts";
 import type { App, AppEnv } from "#shared/http/app.ts";
 import { AppError, BadRequestError, PayloadTooLargeError } from "#shared/http/errors.ts";
 import { routeRegistrar } from "#shared/http/openapi.ts";
@@ -45,6 +45,7 @@ async function readQuestionFile(engine: Engine, form: Record<string, unknown>) {
   if (file.size > QA_FILE_MAX_BYTES)
     throw new PayloadTooLargeError("Files attached to a question may be at most 10 MiB.");
   const bytes = new Uint8Array(await file.arrayBuffer());
+  const { extractDocument } = await import("#shared/extraction/extract.ts");
   try {
     const document = await extractDocument(bytes, {
       filenameHint: file.name,

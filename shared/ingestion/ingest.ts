@@ -7,7 +7,8 @@ import type { BlobStore } from "../blobs/blobs.ts";
 import { chunkDocument } from "../chunking/chunk.ts";
 import { type DocumentRecord, type DocumentRecords, indexPrefix } from "../documents/records.ts";
 import type { Embedder } from "../embeddings/embeddings.ts";
-import { ExtractionError, type ExtractionLimits, extractDocument } from "../extraction/extract.ts";
+import { ExtractionError } from "../extraction/errors.ts";
+import type { ExtractedDocument, ExtractionLimits } from "../extraction/types.ts";
 import type { Logger } from "../observability/logger.ts";
 import { buildShard } from "../vector-index/shard.ts";
 
@@ -76,8 +77,10 @@ export async function ingestDocument(deps: IngestionDeps, job: IngestJob): Promi
     );
   }
 
-  let extracted: Awaited<ReturnType<typeof extractDocument>>;
+  let extracted: ExtractedDocument;
   try {
+    // Loaded on first use: the parsers (PDF, DOCX, OCR) are heavy and only the worker needs them.
+    const { extractDocument } = await import("../extraction/extract.ts");
     extracted = await extractDocument(bytes, { filenameHint: record.filename, limits: deps.limits });
   } catch (error) {
     if (error instanceof ExtractionError) return fail(error.message);
@@ -136,8 +139,11 @@ export async function ingestDocument(deps: IngestionDeps, job: IngestJob): Promi
     { index_version: record.index_version, status: "processing" },
   );
   if (!published) {
-    // Deleted or published by a concurrent delivery: our version must not linger.
-    await deps.blobs.deletePrefix(indexKey);
+    // Deleted or published by a concurrent delivery: our version must not linger. A concurrent
+    // delivery of the same message writes the same version key, so the files are deleted only when
+    // no record of the source points at them (else the published shard would vanish under it).
+    const owners = await deps.records.list(job.userId, { sourceIds: [record.source_id] });
+    if (!owners.some((owner) => owner.index_key === indexKey)) await deps.blobs.deletePrefix(indexKey);
     return "skipped";
   }
   await removeOldVersions(deps.blobs, published, indexKey);

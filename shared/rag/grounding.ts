@@ -15,6 +15,17 @@ export const GROUNDING_RULES = [
 
 const MAX_QUOTE_CHARS = 1_800;
 
+/**
+ * Delimiters in document text (quotes, headings, filenames) are neutralised so a document can close
+ * neither its own quote nor the whole <passages> block and then pose as the question or as rules.
+ */
+function neutraliseDelimiters(text: string): string {
+  return text
+    .replaceAll("<<<", "‹‹‹")
+    .replaceAll(">>>", "›››")
+    .replace(/<(\s*\/?\s*passages\s*)>/gi, "‹$1›");
+}
+
 /** Renders passages as a delimited, numbered block the model can cite. */
 export function renderPassages(passages: RetrievedPassage[]): string {
   const blocks = passages.map((passage, index) => {
@@ -27,9 +38,7 @@ export function renderPassages(passages: RetrievedPassage[]): string {
       .join(", ");
     const quote =
       passage.quote.length > MAX_QUOTE_CHARS ? `${passage.quote.slice(0, MAX_QUOTE_CHARS)}…` : passage.quote;
-    // Delimiter lines inside a passage are neutralised so a document cannot close its own block.
-    const safe = quote.replaceAll("<<<", "‹‹‹").replaceAll(">>>", "›››");
-    return `[${index + 1}] (${where})\n<<<\n${safe}\n>>>`;
+    return `[${index + 1}] (${neutraliseDelimiters(where)})\n<<<\n${neutraliseDelimiters(quote)}\n>>>`;
   });
   return `<passages>\n${blocks.join("\n\n")}\n</passages>`;
 }
