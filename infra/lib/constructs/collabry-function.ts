@@ -1,0 +1,73 @@
+// The house Lambda: every function of the engine is one of these, so runtime, architecture,
+// tracing, logging and bundling are decided once. Callers override with NodejsFunction's own props.
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+
+/** Node 22: the faiss layer's native module is built for this ABI (see layers/faiss/README.md). */
+export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_22_X;
+
+export function lambdaArchitecture(name: "x86_64" | "arm64"): lambda.Architecture {
+  return name === "arm64" ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+}
+
+/**
+ * Modules never bundled. The AWS SDK v3 ships with the runtime. Native addons cannot be bundled by
+ * esbuild: faiss-node comes from the faiss layer; @napi-rs/canvas (page rendering for OCR of
+ * scanned PDFs, loaded lazily by shared/extraction) is not deployed, so that path must degrade.
+ */
+export const EXTERNAL_MODULES = ["@aws-sdk/*", "faiss-node", "@napi-rs/canvas"];
+
+export interface CollabryFunctionProps extends Omit<NodejsFunctionProps, "entry"> {
+  /** Absolute path of the handler module (functions/<feature>/handler.ts). */
+  readonly entry: string;
+  /** Log retention of the function's own log group. */
+  readonly logRetention?: logs.RetentionDays;
+  /** What happens to the log group when the function is deleted (destroy for ephemeral stages). */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+export class CollabryFunction extends NodejsFunction {
+  readonly logGroupResource: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: CollabryFunctionProps) {
+    const { logRetention, logRemovalPolicy, bundling, environment, ...rest } = props;
+    // An explicit log group: retention is enforced from the first deploy (no log group left behind
+    // forever by the Lambda service) and the group is removed or kept with the stage.
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    super(scope, id, {
+      runtime: FUNCTION_RUNTIME,
+      architecture: lambda.Architecture.X86_64,
+      memorySize: 512,
+      timeout: Duration.seconds(30),
+      tracing: lambda.Tracing.ACTIVE,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      logGroup,
+      ...rest,
+      environment: {
+        // Stack traces point at the TypeScript sources (source maps are bundled below).
+        NODE_OPTIONS: "--enable-source-maps",
+        ...environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: "node22",
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ["module", "main"],
+        externalModules: EXTERNAL_MODULES,
+        // ESM output still meets CommonJS dependencies that call require(): give them one.
+        banner:
+          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        ...bundling,
+      },
+    });
+    this.logGroupResource = logGroup;
+  }
+}

@@ -1,0 +1,102 @@
+// The real entry point, the way `cdk synth` runs it: infra/bin/app.ts in a child process with the
+// CLI's environment (CDK_OUTDIR, CDK_CONTEXT_JSON), bundling every function with the local esbuild.
+// Docker is made unusable, so any Docker fallback fails the test.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App, Stack } from "aws-cdk-lib";
+import { beforeAll, describe, expect, it } from "vitest";
+import { CollabryFunction } from "../../infra/lib/constructs/collabry-function.ts";
+import { cdkJsonContext, placeholderLayerDir, repoRoot } from "./support.ts";
+
+interface LambdaTemplate {
+  Resources: Record<string, { Type: string; Properties?: { Code?: { S3Key?: string } } }>;
+}
+
+/** Cloud assembly directories of the functions' code assets (asset.<hash> for S3 key <hash>.zip). */
+function functionAssetDirs(template: LambdaTemplate): string[] {
+  return Object.values(template.Resources)
+    .filter((resource) => resource.Type === "AWS::Lambda::Function")
+    .map((resource) => `asset.${String(resource.Properties?.Code?.S3Key).replace(/\.zip$/, "")}`);
+}
+
+const NO_DOCKER = { CDK_DOCKER: "/nonexistent/docker", PATH: process.env.PATH ?? "" };
+
+describe("full app synth (bin/app.ts, local esbuild, no Docker)", () => {
+  let outdir: string;
+  let run: ReturnType<typeof spawnSync>;
+
+  beforeAll(() => {
+    // Prepare
+    outdir = mkdtempSync(join(tmpdir(), "collabry-cdk-out-"));
+    const context = { ...cdkJsonContext(), stage: "dev", faissLayerDir: placeholderLayerDir() };
+
+    // Act
+    run = spawnSync(process.execPath, ["--import", "tsx", "infra/bin/app.ts"], {
+      cwd: repoRoot,
+      env: { ...process.env, ...NO_DOCKER, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
+      encoding: "utf8",
+      timeout: 110_000,
+    });
+  }, 120_000);
+
+  it("exits 0 (zero cdk-nag findings) and writes every stack of the stage", () => {
+    // Assess
+    expect(run.status, String(run.stderr)).toBe(0);
+    const templates = readdirSync(outdir).filter((file) => file.endsWith(".template.json"));
+    expect(templates.sort()).toEqual(
+      ["Collabry-dev-Api", "Collabry-dev-ModelHost", "Collabry-dev-Monitoring", "Collabry-dev-Stateful"].map(
+        (stack) => `${stack}.template.json`,
+      ),
+    );
+  });
+
+  it("bundles every function as ESM with a source map", () => {
+    // Prepare
+    const template = JSON.parse(readFileSync(join(outdir, "Collabry-dev-Api.template.json"), "utf8")) as LambdaTemplate;
+
+    // Act
+    const assets = functionAssetDirs(template);
+
+    // Assess
+    expect(assets.length).toBeGreaterThanOrEqual(4);
+    for (const asset of assets) {
+      expect(existsSync(join(outdir, asset, "index.mjs")), asset).toBe(true);
+      expect(existsSync(join(outdir, asset, "index.mjs.map")), asset).toBe(true);
+    }
+  });
+});
+
+describe("house function bundling", () => {
+  it("keeps faiss-node and the AWS SDK as runtime imports instead of bundling them", () => {
+    // Prepare: a throw-away project whose handler imports both (node_modules linked for esbuild)
+    const root = mkdtempSync(join(tmpdir(), "collabry-bundle-"));
+    mkdirSync(join(root, "functions/qa"), { recursive: true });
+    symlinkSync(join(repoRoot, "node_modules"), join(root, "node_modules"));
+    writeFileSync(join(root, "package-lock.json"), '{"lockfileVersion":3}\n');
+    writeFileSync(
+      join(root, "functions/qa/handler.ts"),
+      'import { IndexFlatIP } from "faiss-node";\nimport { S3Client } from "@aws-sdk/client-s3";\n' +
+        "export const handler = async () => [new IndexFlatIP(2), new S3Client({})].length;\n",
+    );
+    const outdir = mkdtempSync(join(tmpdir(), "collabry-bundle-out-"));
+    const app = new App({ outdir, builtinCloudFormationValidation: false });
+    const stack = new Stack(app, "Bundle");
+    new CollabryFunction(stack, "Qa", {
+      entry: join(root, "functions/qa/handler.ts"),
+      projectRoot: root,
+      depsLockFilePath: join(root, "package-lock.json"),
+    });
+
+    // Act
+    const assembly = app.synth();
+    const [asset] = functionAssetDirs(assembly.getStackByName("Bundle").template as LambdaTemplate);
+    const code = readFileSync(join(outdir, asset ?? "missing", "index.mjs"), "utf8");
+
+    // Assess
+    expect(code).toMatch(/from\s*"faiss-node"/);
+    expect(code).toMatch(/from\s*"@aws-sdk\/client-s3"/);
+    expect(code).toContain("createRequire");
+  }, 60_000);
+});
