@@ -102,7 +102,9 @@ export async function ingestDocument(deps: IngestionDeps, job: IngestJob): Promi
   }
 
   const version = record.index_version + 1;
-  const indexKey = `${indexPrefix(job.userId, record.source_id)}v${version}/`;
+  // Versions live under the document's own folder, so a replaced document of the same source can
+  // never write into (or delete) the folder of the document that replaced it.
+  const indexKey = `${indexPrefix(job.userId, record.source_id)}${record._id}/v${version}/`;
   const files = shardFiles(indexKey);
   const stored: StoredChunk[] = chunks.map((chunk) => ({
     chunk_id: chunk.chunkId,

@@ -18,6 +18,8 @@ export interface ChatRequest {
   signal?: AbortSignal;
   temperature?: number;
   maxTokens?: number;
+  /** Ask for a JSON object (OpenAI `response_format: json_object`, which Ollama and vLLM also accept). */
+  responseFormat?: "json";
 }
 
 /** One streamed piece of the answer; `usage` arrives on the last chunk when the endpoint reports it. */

@@ -23,7 +23,7 @@ const PLACEHOLDER_API_KEY = "ollama";
 const HEALTH_TIMEOUT_MS = 2_500;
 const RETRY_BASE_DELAY_MS = 150;
 const RETRY_MAX_DELAY_MS = 2_000;
-// Requests differ only by temperature and max tokens, which ChatOpenAI fixes per instance.
+// Requests differ only by temperature, max tokens and response format, which ChatOpenAI fixes per instance.
 const MAX_CACHED_CLIENTS = 16;
 
 /** Creates a chat model backed by an OpenAI-compatible endpoint, with real token streaming, timeouts and retries. */
@@ -37,7 +37,7 @@ export function createOpenAICompatibleChatModel(options: OpenAICompatibleChatMod
   const clients = new Map<string, ChatOpenAI>();
 
   function clientFor(request: ChatRequest): ChatOpenAI {
-    const key = `${request.temperature ?? ""}|${request.maxTokens ?? ""}`;
+    const key = `${request.temperature ?? ""}|${request.maxTokens ?? ""}|${request.responseFormat ?? ""}`;
     const cached = clients.get(key);
     if (cached !== undefined) return cached;
     if (clients.size >= MAX_CACHED_CLIENTS) clients.clear();
@@ -50,6 +50,7 @@ export function createOpenAICompatibleChatModel(options: OpenAICompatibleChatMod
       streamUsage: true,
       ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
       ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
+      ...(request.responseFormat === "json" ? { modelKwargs: { response_format: { type: "json_object" } } } : {}),
     });
     clients.set(key, client);
     return client;
