@@ -14,13 +14,18 @@ import { withEmbeddingCache } from "./embeddings/cache.ts";
 import type { Embedder } from "./embeddings/embeddings.ts";
 import { createLocalEmbedder } from "./embeddings/local.ts";
 import type { ExtractionLimits } from "./extraction/extract.ts";
+import { createRateLimiter, ensureRateLimitIndexes, type RateLimiter } from "./limits/rate-limit.ts";
 import type { ChatModel } from "./llm/chat-model.ts";
 import { createOfflineChatModel } from "./llm/offline.ts";
+import { createOfflineFallbackChatModel } from "./llm/offline-fallback.ts";
+import { type CircuitState, circuitStateOf, withResilience } from "./llm/resilient.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { createMetrics, type EngineMetrics } from "./observability/metrics.ts";
 import type { DeadLetterQueue, JobQueue, QueueConsumer } from "./queue/queue.ts";
 import { createRetriever, type Retriever } from "./rag/retrieve.ts";
 import type { DocumentStore } from "./store/store.ts";
+import { createUsageLedger, ensureUsageIndexes, type UsageLedger } from "./usage/ledger.ts";
+import { withUsageMetering } from "./usage/meter.ts";
 
 export interface Engine {
   config: Config;
@@ -28,7 +33,11 @@ export interface Engine {
   metrics: EngineMetrics;
   store: DocumentStore;
   model: ChatModel;
+  /** The chat model's circuit breaker state (undefined for the offline engine), for /health. */
+  modelCircuit(): CircuitState | undefined;
   verifyToken: TokenVerifier;
+  /** Per-user request limits by route class, shared through the store. */
+  rateLimiter: RateLimiter;
   sessions: SessionStore;
   copilot: Copilot;
   blobs: BlobStore;
@@ -39,6 +48,8 @@ export interface Engine {
   documents: DocumentService;
   embedder: Embedder;
   retriever: Retriever;
+  /** AI usage logs, daily statistics and quota resets. */
+  usage: UsageLedger;
   extractionLimits: ExtractionLimits;
   /** Signs local presigned-upload policies (filesystem blobs only; S3 signs its own). */
   localUploadSecret?: string;
@@ -56,19 +67,33 @@ export interface EngineOverrides {
   embedder?: Embedder;
 }
 
-/** Builds the chat model the configuration asks for: an OpenAI-compatible endpoint, else the offline engine. */
-export async function createChatModel(config: Config): Promise<ChatModel> {
+/** Builds the chat model the configuration asks for: an OpenAI-compatible endpoint behind a circuit breaker, else the offline engine. */
+export async function createChatModel(
+  config: Config,
+  observers: { logger?: Logger; metrics?: EngineMetrics } = {},
+): Promise<ChatModel> {
   if (!config.LLM_BASE_URL && !config.OLLAMA_BASE_URL) return createOfflineChatModel();
   // LangChain is loaded only when a model endpoint is configured (it costs ~0.5 s of cold start).
   const { createOpenAICompatibleChatModel, resolveModelEndpoint } = await import("./llm/openai-compatible.ts");
   const apiKey = await resolveSecret("LLM_API_KEY", config.LLM_API_KEY, config.LLM_API_KEY_SECRET_ARN);
   const endpoint = resolveModelEndpoint({ ...config, ...(apiKey ? { LLM_API_KEY: apiKey } : {}) });
   if (!endpoint) return createOfflineChatModel();
-  return createOpenAICompatibleChatModel({
+  const primary = createOpenAICompatibleChatModel({
     ...endpoint,
     timeoutMs: config.LLM_TIMEOUT_MS,
     firstTokenTimeoutMs: config.LLM_FIRST_TOKEN_TIMEOUT_MS,
     maxRetries: config.LLM_MAX_RETRIES,
+  });
+  return withResilience(primary, createOfflineFallbackChatModel(), {
+    failureThreshold: config.LLM_CIRCUIT_FAILURES,
+    openMs: config.LLM_CIRCUIT_OPEN_SECONDS * 1000,
+    onEvent: (event) => {
+      if (event.type === "fallback") observers.metrics?.record("OfflineFallbacks", 1);
+      if (event.type === "circuit") {
+        if (event.to === "open") observers.metrics?.record("CircuitOpen", 1);
+        observers.logger?.warn("model circuit changed", { from: event.from, to: event.to, model: endpoint.model });
+      }
+    },
   });
 }
 
@@ -136,8 +161,21 @@ export async function createEngine(config: Config, overrides: EngineOverrides = 
   });
   const store = overrides.store ?? (await createStore(config));
   await ensureConversationIndexes(store);
-  const model = overrides.model ?? (await createChatModel(config));
+  // Outermost wrapper: every call, whichever feature makes it, is charged to the current AI request.
+  const endpointModel = overrides.model ?? (await createChatModel(config, { logger, metrics }));
+  const model = withUsageMetering(endpointModel);
   await ensureDocumentIndexes(store);
+  await ensureRateLimitIndexes(store);
+  const rateLimiter = createRateLimiter(store, {
+    limits: {
+      chat: config.RATE_LIMIT_CHAT_PER_MINUTE,
+      generate: config.RATE_LIMIT_GENERATE_PER_MINUTE,
+      upload: config.RATE_LIMIT_UPLOAD_PER_MINUTE,
+      read: config.RATE_LIMIT_READ_PER_MINUTE,
+    },
+  });
+  await ensureUsageIndexes(store);
+  const usage = createUsageLedger(store);
   const sessions = createSessionStore(store, { maxSessionsPerUser: config.MAX_SESSIONS_PER_USER });
   // A key of its own for upload policies, derived so that it never equals the JWT secret.
   const localUploadSecret = config.DATA_BUCKET
@@ -195,7 +233,9 @@ export async function createEngine(config: Config, overrides: EngineOverrides = 
     metrics,
     store,
     model,
+    modelCircuit: () => circuitStateOf(endpointModel),
     verifyToken,
+    rateLimiter,
     sessions,
     copilot,
     blobs,
@@ -205,6 +245,7 @@ export async function createEngine(config: Config, overrides: EngineOverrides = 
     documents,
     embedder,
     retriever,
+    usage,
     extractionLimits,
     ...(localUploadSecret ? { localUploadSecret } : {}),
     startedAt: new Date(),

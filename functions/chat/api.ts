@@ -36,6 +36,7 @@ export function registerChat(app: App, engine: Engine): void {
         timestamp: new Date().toISOString(),
         tool_used: null,
         ...(reply.incomplete ? { incomplete: true } : {}),
+        ...(reply.degraded ? { degraded: true, notice: reply.degraded.reason } : {}),
       },
       200,
     );

@@ -17,6 +17,11 @@ export const ChatResponse = z
     timestamp: z.string().openapi({ format: "date-time" }),
     tool_used: z.string().nullable(),
     incomplete: z.boolean().optional(),
+    degraded: z
+      .boolean()
+      .optional()
+      .openapi({ description: "True when the offline engine answered because the model is unavailable" }),
+    notice: z.string().optional().openapi({ description: "Why the answer is degraded, for the student" }),
   })
   .openapi("ChatResponse");
 

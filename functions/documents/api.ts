@@ -5,6 +5,7 @@ import type { Engine } from "#shared/engine.ts";
 import type { App } from "#shared/http/app.ts";
 import { BadRequestError } from "#shared/http/errors.ts";
 import { routeRegistrar } from "#shared/http/openapi.ts";
+import { createPageFetcher, pageFetcherOptionsFor } from "#shared/web/fetch-page.ts";
 import { documentsRoutes } from "./routes.ts";
 import {
   deleteDocumentRoute,
@@ -16,6 +17,7 @@ import {
   uploadFileRoute,
   uploadRoute,
   uploadStatusRoute,
+  uploadUrlRoute,
 } from "./schema.ts";
 
 type NullableMetadata = { [K in keyof DocumentMetadata]?: string | null };
@@ -50,15 +52,17 @@ function formString(value: unknown): string | undefined {
 export function registerDocuments(app: App, engine: Engine): void {
   const route = routeRegistrar(app, documentsRoutes, engine.verifyToken);
   const { documents, records } = engine;
+  const fetchPage = createPageFetcher(pageFetcherOptionsFor(engine.config));
 
   route(uploadRoute, async (c) => {
     const userId = c.get("user").userId;
     const body = c.req.valid("json");
-    const record = await documents.uploadText(userId, {
-      content: body.content,
-      filename: body.filename,
-      metadata: metadataFrom(body.metadata),
-    });
+    const metadata = metadataFrom(body.metadata);
+    // The backend sends only placeholder text for websites: the page itself is fetched and ingested.
+    const record =
+      metadata.source_type?.toLowerCase() === "website" && metadata.url
+        ? await documents.uploadUrl(userId, { url: metadata.url, metadata, fetchPage })
+        : await documents.uploadText(userId, { content: body.content, filename: body.filename, metadata });
     return c.json(
       {
         task_id: record._id,
@@ -110,6 +114,16 @@ export function registerDocuments(app: App, engine: Engine): void {
       ...(session ? { session_id: session } : {}),
       ...(source ? { source_id: source } : {}),
       ...(notebook ? { notebook_id: notebook } : {}),
+    });
+    return c.json(toDocumentView(record), 200);
+  });
+
+  route(uploadUrlRoute, async (c) => {
+    const body = c.req.valid("json");
+    const record = await documents.uploadUrl(c.get("user").userId, {
+      url: body.url,
+      metadata: { ...metadataFrom(body), source_type: "website" },
+      fetchPage,
     });
     return c.json(toDocumentView(record), 200);
   });

@@ -8,6 +8,7 @@ export const documentsRoutes: FeatureRoutes = {
     { method: "GET", path: "/ai/upload/status/{task_id}", access: "user", streaming: false },
     { method: "POST", path: "/ai/documents", access: "user", streaming: false },
     { method: "POST", path: "/ai/documents/file", access: "user", streaming: false },
+    { method: "POST", path: "/ai/documents/url", access: "user", streaming: false },
     { method: "GET", path: "/ai/documents", access: "user", streaming: false },
     { method: "GET", path: "/ai/documents/{id}", access: "user", streaming: false },
     { method: "DELETE", path: "/ai/documents/{id}", access: "user", streaming: false },

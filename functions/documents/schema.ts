@@ -87,6 +87,15 @@ export const PresignResponse = z
   })
   .openapi("PresignResponse");
 
+export const UrlBody = z
+  .object({
+    url: z.string().trim().min(1, "url must not be empty").max(2048),
+    session_id: Id.optional().nullable(),
+    source_id: Id.optional().nullable(),
+    notebook_id: Id.optional().nullable(),
+  })
+  .openapi("UrlDocumentRequest");
+
 export const DeleteResult = z
   .object({
     success: z.literal(true),
@@ -112,7 +121,13 @@ export const uploadRoute = createRoute({
   summary: "Upload text (the backend's path); ingestion runs in the background",
   security: BEARER,
   request: { body: { content: { "application/json": { schema: UploadBody } }, required: true } },
-  responses: { 200: json(UploadResponse, "Accepted"), 413: tooLarge, ...authErrors },
+  responses: {
+    200: json(UploadResponse, "Accepted"),
+    400: json(ErrorSchema, "Website URL refused"),
+    413: tooLarge,
+    502: json(ErrorSchema, "Website could not be fetched"),
+    ...authErrors,
+  },
 });
 
 export const uploadStatusRoute = createRoute({
@@ -162,6 +177,23 @@ export const uploadFileRoute = createRoute({
     },
   },
   responses: { 200: json(DocumentSchema, "Accepted"), 400: json(ErrorSchema, "No file"), 413: tooLarge, ...authErrors },
+});
+
+export const uploadUrlRoute = createRoute({
+  method: "post",
+  path: "/ai/documents/url",
+  tags,
+  summary: "Add a web page by URL: fetched now (SSRF-guarded), its main content ingested in the background",
+  security: BEARER,
+  request: { body: { content: { "application/json": { schema: UrlBody } }, required: true } },
+  responses: {
+    200: json(DocumentSchema, "Accepted (status pending)"),
+    400: json(ErrorSchema, "URL refused (not http(s), private or internal address) or no readable text"),
+    413: tooLarge,
+    415: json(ErrorSchema, "Not an HTML or plain-text page"),
+    502: json(ErrorSchema, "The page could not be fetched (unreachable, HTTP error, timeout)"),
+    ...authErrors,
+  },
 });
 
 export const listDocumentsRoute = createRoute({
@@ -224,6 +256,7 @@ export const documentsOpenApi = [
   uploadStatusRoute,
   presignRoute,
   uploadFileRoute,
+  uploadUrlRoute,
   listDocumentsRoute,
   getDocumentRoute,
   deleteDocumentRoute,

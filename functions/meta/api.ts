@@ -72,6 +72,7 @@ export function registerMeta(app: App, engine: Engine): void {
     const storeOk = store.error === undefined;
     const offline = engine.model.info.kind === "offline";
     const modelOk = model.value?.status === "ok";
+    const circuit = engine.modelCircuit();
     const components = {
       // "mongodb" keeps the original engine's component name; `kind` says which adapter serves it.
       mongodb: {
@@ -85,6 +86,7 @@ export function registerMeta(app: App, engine: Engine): void {
         kind: engine.model.info.kind,
         model: engine.model.info.model,
         latency_ms: model.ms,
+        ...(circuit ? { circuit } : {}),
         ...(offline
           ? { detail: "no model configured: the offline engine answers" }
           : modelOk
@@ -92,7 +94,8 @@ export function registerMeta(app: App, engine: Engine): void {
             : { detail: model.value?.detail ?? model.error ?? "unreachable" }),
       },
     };
-    const status = !storeOk ? "unhealthy" : !offline && !modelOk ? "degraded" : "healthy";
+    // An open circuit means answers come from the offline engine even if the endpoint answers /models.
+    const status = !storeOk ? "unhealthy" : (!offline && !modelOk) || circuit === "open" ? "degraded" : "healthy";
     const body = {
       status,
       version: ENGINE_VERSION,

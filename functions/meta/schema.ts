@@ -7,6 +7,8 @@ const ComponentSchema = z.object({
   model: z.string().optional(),
   detail: z.string().optional(),
   latency_ms: z.number().optional(),
+  /** The chat model's circuit breaker (llm only, when a model endpoint is configured). */
+  circuit: z.enum(["closed", "open", "half-open"]).optional(),
 });
 
 export const HealthSchema = z

@@ -101,6 +101,28 @@ function ensurePackageSource() {
   }
 }
 
+/** Bumped whenever the build changes, so an existing build from an older recipe is redone. */
+const BUILD_RECIPE = "collabry-faiss-build-2";
+
+/**
+ * faiss-node 0.5.1's `search` never frees its copy of the query (`xq`): about 1.5 KB leaks per
+ * call, which adds up to megabytes per question for a student with many sources. The one-line
+ * fix is applied to the unpacked source before compiling (idempotent; nothing is committed).
+ */
+function patchSource() {
+  const file = join(pkgDir, "src", "faiss.cc");
+  const source = readFileSync(file, "utf8");
+  if (source.includes("delete[] xq;")) return;
+  const anchor =
+    '    delete[] I;\n    delete[] D;\n\n    Napi::Object results = Napi::Object::New(env);\n    results.Set("distances", arr_distances);';
+  if (!source.includes(anchor))
+    fail("faiss-node's search() is not what this build expects; check the query-buffer patch.");
+  writeFileSync(
+    file,
+    source.replace(anchor, anchor.replace("    delete[] D;\n", "    delete[] D;\n    delete[] xq;\n")),
+  );
+}
+
 /** binding.gyp of our own: node-gyp compiles faiss-node's single source file against the static FAISS. */
 function writeBindingGyp(staticLib) {
   const addonApi = dirname(require_resolve("node-addon-api/package.json"));
@@ -170,14 +192,18 @@ if (process.env.COLLABRY_SKIP_FAISS_BUILD === "1") {
   log("skipped (COLLABRY_SKIP_FAISS_BUILD=1)");
   process.exit(0);
 }
-if (existsSync(join(pkgDir, "build", "Release", "faiss-node.node")) && loads()) {
+const recipeMarker = join(pkgDir, "build", "recipe.txt");
+const builtByThisRecipe = existsSync(recipeMarker) && readFileSync(recipeMarker, "utf8").trim() === BUILD_RECIPE;
+if (builtByThisRecipe && existsSync(join(pkgDir, "build", "Release", "faiss-node.node")) && loads()) {
   log("faiss-node is already built and loads");
   process.exit(0);
 }
 ensurePackageSource();
 ensureSystemFaiss();
 const started = Date.now();
+patchSource();
 build();
+writeFileSync(recipeMarker, `${BUILD_RECIPE}\n`);
 if (!loads())
   fail("faiss-node was built but does not load; check that libopenblas0, libgomp1 and libgfortran5 are installed.");
 log(`faiss-node built and verified in ${((Date.now() - started) / 1000).toFixed(1)} s`);

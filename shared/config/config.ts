@@ -75,6 +75,10 @@ export const configSchema = z.object({
   /** Deadline for the first streamed token. */
   LLM_FIRST_TOKEN_TIMEOUT_MS: int(500, 600_000).default(30_000),
   LLM_MAX_RETRIES: int(0, 5).default(2),
+  /** Consecutive model failures that open the circuit (requests then go to the offline engine). */
+  LLM_CIRCUIT_FAILURES: int(1, 100).default(3),
+  /** Seconds the circuit stays open before one request probes the model again. */
+  LLM_CIRCUIT_OPEN_SECONDS: int(1, 3_600).default(30),
 
   /** S3 bucket for uploads and index shards; unset locally = files under DATA_DIR. */
   DATA_BUCKET: optionalString,
@@ -118,6 +122,16 @@ export const configSchema = z.object({
   MAX_SESSIONS_PER_USER: int(1, 10_000).default(50),
   /** Tokens of recent conversation sent to the model with each message. */
   CHAT_HISTORY_TOKEN_BUDGET: int(0, 100_000).default(3_000),
+  /** Requests per user and minute by route class (sliding window, shared through the store); 0 = no limit. */
+  RATE_LIMIT_CHAT_PER_MINUTE: int(0, 100_000).default(20),
+  RATE_LIMIT_GENERATE_PER_MINUTE: int(0, 100_000).default(10),
+  RATE_LIMIT_UPLOAD_PER_MINUTE: int(0, 100_000).default(10),
+  RATE_LIMIT_READ_PER_MINUTE: int(0, 100_000).default(240),
+  /** Daily AI tokens per subscription tier (the token's `tier` claim, default free); 0 = unlimited. */
+  QUOTA_TOKENS_FREE: int(0, 1_000_000_000_000).default(50_000),
+  QUOTA_TOKENS_BASIC: int(0, 1_000_000_000_000).default(200_000),
+  QUOTA_TOKENS_PRO: int(0, 1_000_000_000_000).default(1_000_000),
+  QUOTA_TOKENS_ENTERPRISE: int(0, 1_000_000_000_000).default(10_000_000),
   /** Print a ready dev token at local start-up. */
   PRINT_DEV_TOKEN: booleanFlag.default(true),
 });

@@ -5,6 +5,7 @@ import type { Citation, SessionStore } from "../conversations/session-store.ts";
 import { AppError } from "../http/errors.ts";
 import type { ChatChunk, ChatModel, ChatTurn, TokenUsage } from "../llm/chat-model.ts";
 import { buildChatMessages, STUDY_COPILOT_SYSTEM_PROMPT } from "../llm/prompts.ts";
+import { type DegradedNotice, degradedNoticeOf } from "../llm/resilient.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { EngineMetrics } from "../observability/metrics.ts";
 import { extractiveAnswer } from "../rag/extractive.ts";
@@ -30,6 +31,8 @@ export interface ReplyRequest {
   rag?: { scope: RetrievalScope; topK: number };
   /** Called with each token as the model produces it. */
   onToken?: (token: string) => Promise<void> | void;
+  /** Called once, before any token, when the offline engine answers because the model is unavailable. */
+  onNotice?: (notice: DegradedNotice) => Promise<void> | void;
 }
 
 export interface Reply {
@@ -42,6 +45,8 @@ export interface Reply {
   usage?: TokenUsage;
   model: string;
   timeToFirstTokenMs?: number;
+  /** Set when the offline engine answered because the model is unavailable. */
+  degraded?: DegradedNotice;
 }
 
 /** Generation failed before any token: nothing was stored for the assistant (502 on JSON routes). */
@@ -59,6 +64,27 @@ const MIN_CHAT_PASSAGE_SCORE = 0.15;
 
 async function* wordsOf(text: string): AsyncIterable<ChatChunk> {
   for (const word of text.match(/\S+\s*|\s+/g) ?? []) yield { text: word };
+}
+
+/** Passes chunks through; when the fallback answers, reports it first and answers from the material when there is some. */
+async function* announcingFallback(
+  source: AsyncIterable<ChatChunk>,
+  onDegraded: (notice: DegradedNotice) => Promise<void>,
+  fromMaterial: (() => AsyncIterable<ChatChunk>) | undefined,
+): AsyncIterable<ChatChunk> {
+  for await (const chunk of source) {
+    const notice = degradedNoticeOf(chunk);
+    if (notice === undefined) {
+      yield chunk;
+      continue;
+    }
+    await onDegraded(notice);
+    // As when no model is configured: an answer quoted from the material beats the "unavailable" text.
+    if (fromMaterial) {
+      yield* fromMaterial();
+      return;
+    }
+  }
 }
 
 function toCitations(passages: RetrievedPassage[]): Citation[] {
@@ -109,10 +135,22 @@ export function createCopilot(deps: CopilotDeps) {
         historyTokenBudget: deps.historyTokenBudget,
       });
       // Offline, an answer from the material beats the "no model" notice.
+      const degraded: { notice?: DegradedNotice } = {};
       const source =
         deps.model.info.kind === "offline" && passages.length > 0
           ? wordsOf(extractiveAnswer(request.message, passages))
-          : deps.model.stream({ messages });
+          : announcingFallback(
+              deps.model.stream({ messages }),
+              async (notice) => {
+                degraded.notice = notice;
+                try {
+                  await request.onNotice?.(notice);
+                } catch {
+                  // The client went away; the answer is still generated and stored.
+                }
+              },
+              passages.length > 0 ? () => wordsOf(extractiveAnswer(request.message, passages)) : undefined,
+            );
 
       const started = performance.now();
       let text = "";
@@ -155,6 +193,7 @@ export function createCopilot(deps: CopilotDeps) {
           ...(usage ? { usage } : {}),
           model: deps.model.info.model,
           ...(timeToFirstTokenMs !== undefined ? { timeToFirstTokenMs } : {}),
+          ...(degraded.notice ? { degraded: degraded.notice } : {}),
         };
       }
       if (text.trim() !== "") {
@@ -172,6 +211,7 @@ export function createCopilot(deps: CopilotDeps) {
         ...(usage ? { usage } : {}),
         model: deps.model.info.model,
         ...(timeToFirstTokenMs !== undefined ? { timeToFirstTokenMs } : {}),
+        ...(degraded.notice ? { degraded: degraded.notice } : {}),
       };
     },
   };

@@ -1,6 +1,7 @@
 // Glue between the copilot and SSE, shared by the session stream and the generic chat stream.
 import type { Context } from "hono";
 import { type SseFraming, sseResponse } from "../http/sse.ts";
+import type { DegradedNotice } from "../llm/resilient.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type Copilot, GenerationFailedError, type ReplyRequest } from "./copilot.ts";
 
@@ -19,6 +20,13 @@ export function streamCopilotReply(
         ...request,
         logger: deps.logger,
         onToken: (token) => writer.token(token),
+        // Session framing only (the notebook page): the old engine's generic-stream clients may not skip unknown events.
+        ...(framing === "session"
+          ? {
+              onNotice: (notice: DegradedNotice) =>
+                writer.event("notice", JSON.stringify({ degraded: true, reason: notice.reason })),
+            }
+          : {}),
       });
       if (reply.incomplete) await writer.error(reply.error ?? "The answer was cut short.");
       if (framing === "session") await writer.event("citations", JSON.stringify(reply.citations));
@@ -27,6 +35,7 @@ export function streamCopilotReply(
         session_id: request.sessionId,
         chars: reply.text.length,
         incomplete: reply.incomplete,
+        degraded: reply.degraded !== undefined,
         ttft_ms: reply.timeToFirstTokenMs === undefined ? undefined : Math.round(reply.timeToFirstTokenMs),
         tokens_in: reply.usage?.inputTokens,
         tokens_out: reply.usage?.outputTokens,

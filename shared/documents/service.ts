@@ -6,6 +6,7 @@ import { BadRequestError, PayloadTooLargeError } from "../http/errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { JobQueue } from "../queue/queue.ts";
 import type { Retriever } from "../rag/retrieve.ts";
+import type { FetchedPage, PageFetcher } from "../web/fetch-page.ts";
 import {
   type DocumentMetadata,
   type DocumentRecord,
@@ -52,6 +53,29 @@ function cleanFilename(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? "";
   const cleaned = base.replace(/[\p{Cc}]/gu, "").trim();
   return cleaned === "" ? "document" : cleaned.slice(0, 255);
+}
+
+/** The text to index from a fetched page: its main content (Readability) as Markdown, titled. */
+async function pageAsMarkdown(page: FetchedPage): Promise<{ title: string; text: string }> {
+  const fallbackTitle = new URL(page.finalUrl).hostname.replace(/^www\./, "");
+  if (page.contentType === "text/plain") return { title: fallbackTitle, text: page.body };
+  // Loaded on demand: Readability and linkedom are only needed by this route.
+  const { extractHtml } = await import("../extraction/html.ts");
+  const extracted = extractHtml(page.body);
+  const title = extracted.title ?? fallbackTitle;
+  // The title as top heading gives every chunk a heading path; the URL stays visible in the text.
+  const heading = /^#\s/.test(extracted.text) ? "" : `# ${title}\n\n`;
+  return { title, text: `${heading}Source: ${page.finalUrl}\n\n${extracted.text}` };
+}
+
+function pageFilename(title: string, contentType: FetchedPage["contentType"]): string {
+  const base =
+    title
+      .replace(/[\\/:*?"<>|\p{Cc}]+/gu, " ")
+      .replace(/\s+/g, " ")
+      .trim()
+      .slice(0, 120) || "web page";
+  return `${base}${contentType === "text/plain" ? ".txt" : ".md"}`;
 }
 
 export type DocumentService = ReturnType<typeof createDocumentService>;
@@ -104,6 +128,32 @@ export function createDocumentService(deps: DocumentServiceDeps) {
         userId,
         { ...input.metadata, filename, content_type: markdown ? "text/markdown" : "text/plain", origin: "upload" },
         new TextEncoder().encode(input.content),
+      );
+    },
+
+    /**
+     * A web page added by URL (`POST /ai/documents/url`, `/ai/upload` for websites). The page is
+     * fetched now, through the SSRF guard, so a refused or unreachable URL is answered at once and
+     * nothing is replaced; its main content then takes the normal ingestion path as Markdown.
+     */
+    async uploadUrl(userId: string, input: { url: string; metadata: DocumentMetadata; fetchPage: PageFetcher }) {
+      const page = await input.fetchPage(input.url);
+      const { title, text } = await pageAsMarkdown(page);
+      if (text.replace(/^#.*$|^Source: .*$/gm, "").trim() === "") {
+        throw new BadRequestError("The page has no readable text to add as study material.");
+      }
+      const filename = pageFilename(title, page.contentType);
+      return storeAndEnqueue(
+        userId,
+        {
+          ...input.metadata,
+          url: page.url,
+          source_type: input.metadata.source_type ?? "website",
+          filename,
+          content_type: page.contentType === "text/plain" ? "text/plain" : "text/markdown",
+          origin: "url",
+        },
+        new TextEncoder().encode(text),
       );
     },
 

@@ -8,6 +8,8 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 import { type AuthenticatedUser, bearerToken, InvalidTokenError, type TokenVerifier } from "../auth/jwt.ts";
+import { type RateLimiter, rateLimitMiddleware } from "../limits/rate-limit.ts";
+import { classifyRoute } from "../limits/route-classes.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { EngineMetrics } from "../observability/metrics.ts";
 import {
@@ -25,6 +27,8 @@ export interface AppVariables {
   requestId: string;
   user: AuthenticatedUser;
   logger: Logger;
+  /** Per-user rate limit, run by `requireAccess` right after it authenticates the user. */
+  rateLimit?: MiddlewareHandler<AppEnv>;
 }
 
 export type AppEnv = { Variables: AppVariables };
@@ -41,6 +45,8 @@ export interface HttpOptions {
   logger: Logger;
   metrics: EngineMetrics;
   verifyToken: TokenVerifier;
+  /** Per-user limits by route class (`shared/limits/route-classes.ts`); none when absent. */
+  rateLimiter?: RateLimiter;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{8,128}$/;
@@ -99,6 +105,19 @@ export function createApp(options: HttpOptions): App {
       maxAge: 600,
     }),
   );
+
+  // Routes compose `requireAccess` themselves; the limiter reaches it through the context, so that no
+  // feature has to pass it along.
+  if (options.rateLimiter) {
+    const rateLimit = rateLimitMiddleware(options.rateLimiter, classifyRoute, {
+      onLimited: () => options.metrics.record("RateLimited", 1),
+      onError: (error) => options.logger.warn("rate limiter unavailable", { error: error as Error }),
+    });
+    app.use("*", (c, next) => {
+      c.set("rateLimit", rateLimit);
+      return next();
+    });
+  }
 
   const limiters = new Map<number, MiddlewareHandler<AppEnv>>();
   const limiter = (maxSize: number) => {
@@ -171,6 +190,7 @@ export function requireAccess(access: RouteAccess, verifyToken: TokenVerifier): 
     }
     if (access === "admin" && !user.isAdmin) throw new ForbiddenError("Admin access required");
     c.set("user", user);
-    return next();
+    const rateLimit = c.get("rateLimit");
+    return rateLimit ? rateLimit(c, next) : next();
   };
 }

@@ -9,6 +9,8 @@ export type EngineMetricName =
   | "ModelTokensOut"
   | "ModelErrors"
   | "OfflineFallbacks"
+  | "CircuitOpen"
+  | "RateLimited"
   | "Http5xx"
   | "Http4xx"
   | "IngestionDuration"
@@ -22,6 +24,8 @@ const UNITS: Record<EngineMetricName, Parameters<Metrics["addMetric"]>[1]> = {
   ModelTokensOut: MetricUnit.Count,
   ModelErrors: MetricUnit.Count,
   OfflineFallbacks: MetricUnit.Count,
+  CircuitOpen: MetricUnit.Count,
+  RateLimited: MetricUnit.Count,
   Http5xx: MetricUnit.Count,
   Http4xx: MetricUnit.Count,
   IngestionDuration: MetricUnit.Milliseconds,

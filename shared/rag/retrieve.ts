@@ -7,7 +7,7 @@ import type { DocumentRecord, DocumentRecords } from "../documents/records.ts";
 import type { Embedder } from "../embeddings/embeddings.ts";
 import { type StoredChunk, shardFiles } from "../ingestion/ingest.ts";
 import type { Logger } from "../observability/logger.ts";
-import { loadShard, type Shard } from "../vector-index/shard.ts";
+import { loadShard, type MergedShards, mergeShards, type Shard } from "../vector-index/shard.ts";
 import { buildLexicalIndex, type LexicalIndex, searchLexical } from "./lexical.ts";
 
 export interface RetrievedPassage extends Citation {
@@ -33,10 +33,16 @@ export interface RetrievalResult {
 
 interface LoadedShard {
   shard: Shard;
+  /** The serialised shard, kept so that a scope of many sources can be merged into one index. */
+  buffer: Buffer;
   chunks: StoredChunk[];
   lexical: LexicalIndex;
   bytes: number;
 }
+
+/** From this many sources on, a scope is searched as one merged index (one FAISS call, cached). */
+const MERGE_FROM_SOURCES = 8;
+const MERGED_CACHE_ENTRIES = 2;
 
 /** Reciprocal-rank fusion constant: the usual 60 keeps one list's top hit from dominating. */
 const RRF_K = 60;
@@ -80,7 +86,8 @@ export function createRetriever(deps: RetrieverDeps) {
       return undefined;
     }
     const chunks = JSON.parse(new TextDecoder().decode(chunkBytes)) as StoredChunk[];
-    const shard = loadShard(Buffer.from(shardBytes), {
+    const buffer = Buffer.from(shardBytes);
+    const shard = loadShard(buffer, {
       model: record.embedding_model ?? deps.embedder.model,
       dimensions: record.embedding_dims ?? deps.embedder.dimensions,
       count: chunks.length,
@@ -88,7 +95,7 @@ export function createRetriever(deps: RetrieverDeps) {
     });
     // Headings count as words of their chunks: a section's later chunks are still "about" its title.
     const lexical = buildLexicalIndex(chunks.map((chunk) => `${chunk.heading_path.join(" ")} ${chunk.text}`));
-    const loaded = { shard, chunks, lexical, bytes: shardBytes.byteLength + chunkBytes.byteLength * 3 };
+    const loaded = { shard, buffer, chunks, lexical, bytes: shardBytes.byteLength * 2 + chunkBytes.byteLength * 3 };
     cache.set(key, loaded);
     cachedBytes += loaded.bytes;
     for (const [oldKey, old] of cache) {
@@ -97,6 +104,28 @@ export function createRetriever(deps: RetrieverDeps) {
       cachedBytes -= old.bytes;
     }
     return loaded;
+  }
+
+  // Merged indexes of large scopes, keyed by the exact list of shard versions they hold.
+  const mergedCache = new Map<string, MergedShards>();
+
+  function mergedFor(entries: Array<{ record: DocumentRecord; loaded: LoadedShard }>): MergedShards {
+    const key = entries.map((entry) => entry.record.index_key).join("|");
+    const hit = mergedCache.get(key);
+    if (hit) {
+      mergedCache.delete(key);
+      mergedCache.set(key, hit);
+      return hit;
+    }
+    const merged = mergeShards(
+      entries.map((entry) => ({ buffer: entry.loaded.buffer, meta: entry.loaded.shard.meta })),
+    );
+    mergedCache.set(key, merged);
+    for (const oldKey of mergedCache.keys()) {
+      if (mergedCache.size <= MERGED_CACHE_ENTRIES) break;
+      mergedCache.delete(oldKey);
+    }
+    return merged;
   }
 
   return {
@@ -128,12 +157,18 @@ export function createRetriever(deps: RetrieverDeps) {
       // Hybrid retrieval: the best vector hits and the best BM25 hits, fused by reciprocal rank.
       const depth = Math.max(k * 4, 20);
       const vectorHits: Array<{ shard: number; index: number; score: number }> = [];
-      loaded.forEach((entry, shard) => {
-        for (const hit of entry.loaded.shard.search(vector, depth, deps.embedder.model)) {
-          vectorHits.push({ shard, index: hit.index, score: hit.score });
+      if (loaded.length >= MERGE_FROM_SOURCES) {
+        for (const hit of mergedFor(loaded).search(vector, depth, deps.embedder.model)) {
+          vectorHits.push({ shard: hit.part, index: hit.index, score: hit.score });
         }
-      });
-      vectorHits.sort((a, b) => b.score - a.score);
+      } else {
+        loaded.forEach((entry, shard) => {
+          for (const hit of entry.loaded.shard.search(vector, depth, deps.embedder.model)) {
+            vectorHits.push({ shard, index: hit.index, score: hit.score });
+          }
+        });
+        vectorHits.sort((a, b) => b.score - a.score);
+      }
       const lexicalHits = searchLexical(
         loaded.map((entry, shard) => ({ key: shard, index: entry.loaded.lexical })),
         query,
@@ -187,6 +222,7 @@ export function createRetriever(deps: RetrieverDeps) {
 
     /** Drops cached shards of a deleted source. */
     forget(indexKey: string): void {
+      for (const key of mergedCache.keys()) if (key.split("|").includes(indexKey)) mergedCache.delete(key);
       const entry = cache.get(indexKey);
       if (!entry) return;
       cache.delete(indexKey);

@@ -28,6 +28,11 @@ export async function startTestEngine(env: Record<string, string> = {}, dataDir?
     DATA_DIR: dir,
     JWT_SECRET_KEY: TEST_SECRET,
     LOG_LEVEL: "SILENT",
+    // Suites upload and chat faster than a student could; the limits have their own tests.
+    RATE_LIMIT_CHAT_PER_MINUTE: "0",
+    RATE_LIMIT_GENERATE_PER_MINUTE: "0",
+    RATE_LIMIT_UPLOAD_PER_MINUTE: "0",
+    RATE_LIMIT_READ_PER_MINUTE: "0",
     ...env,
   });
   const runtime = await startLocalRuntime(config);

@@ -112,8 +112,11 @@ export function flashcardsProblems(value: unknown): string[] {
   if (typeof value.title !== "string" || value.title.trim() === "") problems.push("title missing");
   const cards = Array.isArray(value.cards) ? value.cards : [];
   if (cards.length < 15 || cards.length > 20) problems.push(`${cards.length} cards (15–20 required)`);
-  cards.forEach((card, index) => {
-    if (!isObject(card)) return problems.push(`card ${index + 1}: not an object`);
+  for (const [index, card] of cards.entries()) {
+    if (!isObject(card)) {
+      problems.push(`card ${index + 1}: not an object`);
+      continue;
+    }
     if (card.id !== `card-${index + 1}`) problems.push(`card ${index + 1}: id ${String(card.id)}`);
     for (const side of ["front", "back"] as const) {
       if (typeof card[side] !== "string" || (card[side] as string).trim() === "") {
@@ -123,8 +126,7 @@ export function flashcardsProblems(value: unknown): string[] {
     if (card.difficulty !== undefined && !["easy", "medium", "hard"].includes(String(card.difficulty))) {
       problems.push(`card ${index + 1}: difficulty ${String(card.difficulty)}`);
     }
-    return undefined;
-  });
+  }
   return problems;
 }
 
@@ -137,8 +139,11 @@ export function infographicProblems(value: unknown): string[] {
   if (typeof value.title !== "string" || value.title.trim() === "") problems.push("title missing");
   const sections = Array.isArray(value.sections) ? value.sections : [];
   if (sections.length < 3 || sections.length > 5) problems.push(`${sections.length} sections (3–5 required)`);
-  sections.forEach((section, index) => {
-    if (!isObject(section)) return problems.push(`section ${index + 1}: not an object`);
+  for (const [index, section] of sections.entries()) {
+    if (!isObject(section)) {
+      problems.push(`section ${index + 1}: not an object`);
+      continue;
+    }
     if (typeof section.id !== "string" || section.id === "") problems.push(`section ${index + 1}: id`);
     if (typeof section.title !== "string" || section.title.trim() === "") problems.push(`section ${index + 1}: title`);
     if (typeof section.icon !== "string" || !EMOJI.test(section.icon)) problems.push(`section ${index + 1}: icon`);
@@ -155,8 +160,7 @@ export function infographicProblems(value: unknown): string[] {
           }
         }
     }
-    return undefined;
-  });
+  }
   if (value.timeline !== undefined && !Array.isArray(value.timeline)) problems.push("timeline is not a list");
   if (value.comparisons !== undefined && !Array.isArray(value.comparisons)) problems.push("comparisons is not a list");
   return problems;

@@ -17,6 +17,13 @@ export interface StubLlmBehaviour {
   failCount: number | undefined;
   /** Model id reported by /v1/models and in completions. */
   model: string;
+  /**
+   * Whole answers for the next chat completions, one per request, in order; once used up the stub
+   * answers with `tokens` again (lets a test script "invalid, then valid" within one operation).
+   */
+  responses: string[];
+  /** Streaming only: destroy the connection after this many tokens (a model host dying mid-answer). */
+  dropAfterTokens: number | undefined;
 }
 
 export interface StubLlmRequest {
@@ -52,6 +59,7 @@ export async function startStubLlm(options?: {
   failWith?: number;
   failCount?: number;
   model?: string;
+  dropAfterTokens?: number;
 }): Promise<StubLlm> {
   const behaviour: StubLlmBehaviour = {
     tokens: options?.tokens ?? DEFAULT_TOKENS,
@@ -60,6 +68,8 @@ export async function startStubLlm(options?: {
     failWith: options?.failWith,
     failCount: options?.failCount,
     model: options?.model ?? "stub-model",
+    responses: [],
+    dropAfterTokens: options?.dropAfterTokens,
   };
   const requests: StubLlmRequest[] = [];
   const sockets = new Set<Socket>();
@@ -122,7 +132,8 @@ export async function startStubLlm(options?: {
 
   async function answerChat(record: StubLlmRequest, res: ServerResponse, id: string): Promise<void> {
     const body = isRecord(record.body) ? record.body : {};
-    const tokens = [...behaviour.tokens];
+    const scripted = behaviour.responses.shift();
+    const tokens = scripted !== undefined ? [scripted] : [...behaviour.tokens];
     const created = Math.floor(Date.now() / 1000);
     const usage = {
       prompt_tokens: countPromptTokens(body.messages),
@@ -157,7 +168,15 @@ export async function startStubLlm(options?: {
       await sleep(index === 0 ? behaviour.firstTokenDelayMs : behaviour.tokenDelayMs);
       if (res.destroyed) return;
       const delta = index === 0 ? { role: "assistant", content: token } : { content: token };
-      res.write(chunk([{ index: 0, delta, finish_reason: null, logprobs: null }]));
+      const frame = chunk([{ index: 0, delta, finish_reason: null, logprobs: null }]);
+      if (record.tokensWritten + 1 === behaviour.dropAfterTokens) {
+        // The frame is flushed first, so the client really received this many tokens before the drop.
+        await new Promise<void>((resolve) => res.write(frame, () => resolve()));
+        record.tokensWritten += 1;
+        res.socket?.destroy();
+        return;
+      }
+      res.write(frame);
       record.tokensWritten += 1;
     }
     if (res.destroyed) return;
@@ -203,6 +222,8 @@ export async function startStubLlm(options?: {
     requests,
     setBehaviour(update) {
       Object.assign(behaviour, update);
+      // Copied: the stub consumes its queue and must not empty the caller's array.
+      if (update.responses) behaviour.responses = [...update.responses];
     },
     async close() {
       // Open keep-alive and mid-stream sockets would keep close() waiting forever.

@@ -1,0 +1,210 @@
+// The usage gate in front of every AI route (classified by ./operations.ts): refuses the request
+// with 429 once the caller's daily quota is used up, meters the model calls the route makes, and
+// records the request when its response is complete — after the handler for JSON, at the end of
+// the body for event streams (which outlive the handler).
+import type { MiddlewareHandler } from "hono";
+import { type AuthenticatedUser, bearerToken, type TokenVerifier } from "../auth/jwt.ts";
+import type { AppContext, AppEnv } from "../http/app.ts";
+import type { Logger } from "../observability/logger.ts";
+import { newObjectId } from "../store/ids.ts";
+import type { UsageLedger } from "./ledger.ts";
+import { runWithMeter, UsageMeter } from "./meter.ts";
+import { classifyAiOperation } from "./operations.ts";
+import { dailyTokenLimit, isQuotaExhausted, type QuotaLimits, quotaExceededError, utcDay } from "./quota.ts";
+
+/** What the usage gate needs: the ledger, the tier limits and the token verifier. */
+export interface UsageGateDeps {
+  ledger: UsageLedger;
+  limits: QuotaLimits;
+  verifyToken: TokenVerifier;
+  logger: Logger;
+  now?: () => Date;
+}
+
+const ERROR_TEXT_MAX = 300;
+
+/** How an AI request ended, as far as its response shows. */
+export interface Outcome {
+  /** No error status and no `event: error` frame. */
+  success: boolean;
+  error?: string;
+  /** The client went away before the end of the stream. */
+  abandoned: boolean;
+}
+
+// This gate runs before the route's own requireAccess, so it reads the caller from the token
+// itself; a missing or invalid token passes through and requireAccess answers 401 as usual.
+async function callerOf(c: AppContext, verifyToken: TokenVerifier): Promise<AuthenticatedUser | undefined> {
+  const token = bearerToken(c.req.header("authorization"));
+  if (!token) return undefined;
+  try {
+    return await verifyToken(token);
+  } catch {
+    return undefined;
+  }
+}
+
+async function jsonErrorOf(response: Response): Promise<string> {
+  try {
+    const body = (await response.clone().json()) as { detail?: unknown };
+    if (typeof body.detail === "string") return body.detail.slice(0, ERROR_TEXT_MAX);
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  return `HTTP ${response.status}`;
+}
+
+/**
+ * Passes a response body through unchanged while watching for the contract's `event: error`
+ * frame; `onEnd` runs (and is awaited) before the stream closes, so a Lambda is not frozen with
+ * the usage still unwritten.
+ */
+export function observeEventStream(
+  body: ReadableStream<Uint8Array>,
+  onEnd: (outcome: Outcome) => Promise<void>,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let pending = "";
+  let error: string | undefined;
+  let ended = false;
+  const end = async (abandoned: boolean) => {
+    if (ended) return;
+    ended = true;
+    await onEnd({ success: error === undefined, abandoned, ...(error !== undefined ? { error } : {}) });
+  };
+  const scan = (chunk: Uint8Array) => {
+    if (error !== undefined) return;
+    // Frames end with a blank line; only complete frames are inspected.
+    pending += decoder.decode(chunk, { stream: true });
+    const frames = pending.split("\n\n");
+    pending = frames.pop() ?? "";
+    for (const frame of frames) {
+      const lines = frame.split("\n");
+      if (!lines.includes("event: error")) continue;
+      const data = lines.find((line) => line.startsWith("data: "))?.slice(6) ?? "";
+      error = streamErrorText(data);
+      return;
+    }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          await end(false);
+          controller.close();
+          return;
+        }
+        scan(value);
+        controller.enqueue(value);
+      } catch (failure) {
+        error ??= "stream failed";
+        await end(false);
+        controller.error(failure);
+      }
+    },
+    async cancel(reason) {
+      await reader.cancel(reason).catch(() => undefined);
+      await end(true);
+    },
+  });
+}
+
+function streamErrorText(data: string): string {
+  try {
+    const parsed = JSON.parse(data) as { error?: unknown };
+    if (typeof parsed.error === "string") return parsed.error.slice(0, ERROR_TEXT_MAX);
+  } catch {
+    // Fall through to the raw text.
+  }
+  return data.slice(0, ERROR_TEXT_MAX) || "stream error";
+}
+
+/** Middleware gating, metering and recording the AI routes; every other route passes straight through. */
+export function usageMiddleware(deps: UsageGateDeps): MiddlewareHandler<AppEnv> {
+  const now = deps.now ?? (() => new Date());
+
+  async function enforceQuota(user: AuthenticatedUser, at: Date): Promise<void> {
+    const limit = dailyTokenLimit(user.tier, deps.limits);
+    if (limit === 0) return;
+    let used: number;
+    try {
+      used = await deps.ledger.tokensTowardQuota(user.userId, utcDay(at));
+    } catch (error) {
+      // Fail open: a usage store hiccup must not take every AI feature down with it.
+      deps.logger.warn("quota check failed", { error: error instanceof Error ? error.name : "unknown" });
+      return;
+    }
+    if (isQuotaExhausted(used, limit)) throw quotaExceededError(used, limit, at);
+  }
+
+  return async (c, next) => {
+    const operation = classifyAiOperation(c.req.method, c.req.path);
+    if (!operation) return next();
+    const user = await callerOf(c, deps.verifyToken);
+    if (!user) return next();
+    await enforceQuota(user, now());
+
+    const meter = new UsageMeter();
+    const started = performance.now();
+    const id = newObjectId();
+    const logger = c.get("logger") ?? deps.logger;
+
+    const finish = async (outcome: Outcome, status: number): Promise<void> => {
+      // A stream the client left keeps generating (the reply is stored); charge what it used.
+      if (outcome.abandoned) await meter.whenIdle();
+      const at = now();
+      let recorded: Promise<void> = Promise.resolve();
+      const usage = meter.seal((late) => {
+        // After the log is written, so the late tokens land on it.
+        recorded = recorded
+          .then(() => deps.ledger.chargeLate({ id, userId: user.userId, at }, late))
+          .catch((error: unknown) =>
+            logger.warn("late usage not recorded", { error: error instanceof Error ? error.name : "unknown" }),
+          );
+      });
+      // Client errors before any model call (validation, unknown session) are not AI operations.
+      if (status >= 400 && status < 500 && usage.calls === 0) return;
+      // A stream the client left counts as successful unless its generation failed.
+      const modelFailed = outcome.abandoned && usage.failedCalls > 0;
+      const success = outcome.success && !modelFailed;
+      const error = outcome.error ?? (modelFailed ? "generation failed after the client disconnected" : undefined);
+      const record = deps.ledger
+        .record({
+          id,
+          userId: user.userId,
+          tier: user.tier,
+          operation,
+          usage,
+          responseTimeMs: performance.now() - started,
+          success,
+          ...(error !== undefined ? { error } : {}),
+          requestId: c.get("requestId"),
+          at,
+        })
+        .catch((error: unknown) =>
+          logger.warn("usage not recorded", { error: error instanceof Error ? error.name : "unknown" }),
+        );
+      recorded = recorded.then(() => record);
+      await record;
+    };
+
+    await runWithMeter(meter, () => next());
+
+    const response = c.res;
+    const streaming = response.headers.get("content-type")?.startsWith("text/event-stream") ?? false;
+    if (streaming && response.body && response.status < 400) {
+      c.res = new Response(
+        observeEventStream(response.body, (outcome) => finish(outcome, response.status)),
+        response,
+      );
+      return;
+    }
+    const success = response.status < 400;
+    await finish(
+      { success, abandoned: false, ...(success ? {} : { error: await jsonErrorOf(response) }) },
+      response.status,
+    );
+  };
+}
