@@ -26,6 +26,7 @@ import { createRetriever, type Retriever } from "./rag/retrieve.ts";
 import type { DocumentStore } from "./store/store.ts";
 import { createUsageLedger, ensureUsageIndexes, type UsageLedger } from "./usage/ledger.ts";
 import { withUsageMetering } from "./usage/meter.ts";
+import { createWebSearch, type WebSearch } from "./web/search.ts";
 
 export interface Engine {
   config: Config;
@@ -212,6 +213,7 @@ export async function createEngine(config: Config, overrides: EngineOverrides = 
     logger,
     limits: { maxUploadBytes: config.MAX_UPLOAD_BYTES, maxMultipartBytes: config.MAX_MULTIPART_BYTES },
   });
+  const webSearch = await createWebSearch(config);
   const copilot = createCopilot({
     sessions,
     model,
@@ -219,6 +221,7 @@ export async function createEngine(config: Config, overrides: EngineOverrides = 
     metrics,
     retriever,
     historyTokenBudget: config.CHAT_HISTORY_TOKEN_BUDGET,
+    artifacts: { model, records, blobs, retriever, webSearch },
   });
   const extractionLimits: ExtractionLimits = {
     maxBytes: config.MAX_UPLOAD_BYTES,

@@ -11,6 +11,7 @@ import type { EngineMetrics } from "../observability/metrics.ts";
 import { extractiveAnswer } from "../rag/extractive.ts";
 import { groundedQuestion, groundedSystemPrompt } from "../rag/grounding.ts";
 import type { RetrievalScope, RetrievedPassage, Retriever } from "../rag/retrieve.ts";
+import { type ArtifactDeps, detectArtifact, produceArtifact } from "./artifacts.ts";
 
 export interface CopilotDeps {
   sessions: SessionStore;
@@ -19,6 +20,8 @@ export interface CopilotDeps {
   metrics: EngineMetrics;
   retriever: Retriever;
   historyTokenBudget: number;
+  /** Generators for study artifacts asked for in chat (quiz, mind map, flashcards, …). */
+  artifacts?: ArtifactDeps;
 }
 
 export interface ReplyRequest {
@@ -105,6 +108,37 @@ function publicMessage(error: unknown): string {
 
 export type Copilot = ReturnType<typeof createCopilot>;
 
+/** An artifact reply: produced whole by the study-tool generators, then streamed and stored like any answer. */
+async function replyWithArtifact(
+  artifacts: ArtifactDeps,
+  kind: NonNullable<ReturnType<typeof detectArtifact>>,
+  request: ReplyRequest,
+  logger: Logger,
+): Promise<Reply> {
+  const started = performance.now();
+  let produced: Awaited<ReturnType<typeof produceArtifact>>;
+  try {
+    produced = await produceArtifact(artifacts, kind, request);
+  } catch (error) {
+    logger.warn("artifact generation failed", {
+      artifact: kind,
+      error: error instanceof Error ? error.name : "unknown",
+    });
+    throw new GenerationFailedError(publicMessage(error));
+  }
+  const timeToFirstTokenMs = performance.now() - started;
+  let clientGone = false;
+  for await (const chunk of wordsOf(produced.text)) {
+    if (!request.onToken || clientGone) break;
+    try {
+      await request.onToken(chunk.text);
+    } catch {
+      clientGone = true;
+    }
+  }
+  return { text: produced.text, incomplete: false, citations: produced.citations, model: kind, timeToFirstTokenMs };
+}
+
 /** Builds the copilot over a session store and a chat model. */
 export function createCopilot(deps: CopilotDeps) {
   return {
@@ -118,6 +152,16 @@ export function createCopilot(deps: CopilotDeps) {
         limit: HISTORY_WINDOW_MESSAGES,
       });
       await deps.sessions.append(request.userId, request.sessionId, { role: "user", content: request.message });
+      const artifact = deps.artifacts ? detectArtifact(request.message) : undefined;
+      if (deps.artifacts && artifact) {
+        const reply = await replyWithArtifact(deps.artifacts, artifact, request, logger);
+        await deps.sessions.append(request.userId, request.sessionId, {
+          role: "assistant",
+          content: reply.text,
+          citations: reply.citations,
+        });
+        return reply;
+      }
       const turns: ChatTurn[] = history
         .filter((message) => message.role !== "system" && message.content.trim() !== "")
         .map((message) => ({ role: message.role, content: message.content }));
