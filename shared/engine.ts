@@ -26,7 +26,7 @@ import { createRetriever, type Retriever } from "./rag/retrieve.ts";
 import type { DocumentStore } from "./store/store.ts";
 import { createUsageLedger, ensureUsageIndexes, type UsageLedger } from "./usage/ledger.ts";
 import { withUsageMetering } from "./usage/meter.ts";
-import { createWebSearch, type WebSearch } from "./web/search.ts";
+import { createWebSearch } from "./web/search.ts";
 
 export interface Engine {
   config: Config;
