@@ -114,6 +114,12 @@ export const configSchema = z.object({
   /** Memory for cached index shards per process. */
   SHARD_CACHE_BYTES: int(1024 * 1024, 16 * 1024 * 1024 * 1024).default(256 * 1024 * 1024),
 
+  /** Local runtime only, for tests that serve pages on 127.0.0.1: lets URL ingestion fetch loopback. Exactly "true". */
+  ALLOW_LOOPBACK_FETCH: z
+    .enum(["true", "false"], { error: 'must be "true" or "false"' })
+    .default("false")
+    .transform((value) => value === "true"),
+
   SERPER_API_KEY: optionalString,
   SERPER_API_KEY_SECRET_ARN: optionalString,
 

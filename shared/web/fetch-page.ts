@@ -378,18 +378,15 @@ export function createPageFetcher(options: PageFetcherOptions = {}): PageFetcher
   };
 }
 
-/** Environment flag letting the local runtime fetch loopback pages (127.0.0.1, ::1) — for integration tests. */
-export const LOCAL_LOOPBACK_FETCH_FLAG = "COLLABRY_LOCAL_ALLOW_LOOPBACK_FETCH";
-
 /**
- * The fetcher options the engine runs with. The loopback exception is honoured only when
- * RUNTIME=local AND the flag is explicitly "true": a deployed engine cannot be talked into it.
+ * The fetcher options the engine runs with. The loopback exception (ALLOW_LOOPBACK_FETCH, for
+ * integration tests that serve pages on 127.0.0.1) is honoured only when RUNTIME=local: a
+ * deployed engine cannot be talked into it.
  */
 export function pageFetcherOptionsFor(
-  config: Pick<Config, "RUNTIME" | "MAX_UPLOAD_BYTES">,
-  env: NodeJS.ProcessEnv = process.env,
+  config: Pick<Config, "RUNTIME" | "MAX_UPLOAD_BYTES" | "ALLOW_LOOPBACK_FETCH">,
 ): PageFetcherOptions {
   const maxBytes = Math.min(DEFAULT_PAGE_MAX_BYTES, config.MAX_UPLOAD_BYTES);
-  if (config.RUNTIME !== "local" || env[LOCAL_LOOPBACK_FETCH_FLAG] !== "true") return { maxBytes };
+  if (config.RUNTIME !== "local" || !config.ALLOW_LOOPBACK_FETCH) return { maxBytes };
   return { maxBytes, allowAddress: (ip) => ip === "::1" || /^127\.\d+\.\d+\.\d+$/.test(ip) };
 }

@@ -1,11 +1,10 @@
 // Adding a web page by URL through the local runtime: POST /ai/documents/url and /ai/upload for
 // websites. The page server is on loopback; the engine may fetch it only because this file sets
-// the local-only flag COLLABRY_LOCAL_ALLOW_LOOPBACK_FETCH=true (honoured with RUNTIME=local only).
+// the local-only setting ALLOW_LOOPBACK_FETCH=true (honoured with RUNTIME=local only).
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOCAL_LOOPBACK_FETCH_FLAG } from "#shared/web/fetch-page.ts";
 import { type DocumentsClient, documentsClient, waitFor } from "#test/support/documents.ts";
 import { startTestEngine, type TestEngine } from "#test/support/engine.ts";
 
@@ -36,14 +35,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => pages.listen(0, "127.0.0.1", resolve));
   pagesUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
-  // The flag is read when the documents routes are registered, so it is set only around this start.
   strictEngine = await startTestEngine();
-  process.env[LOCAL_LOOPBACK_FETCH_FLAG] = "true";
-  try {
-    engine = await startTestEngine();
-  } finally {
-    delete process.env[LOCAL_LOOPBACK_FETCH_FLAG];
-  }
+  engine = await startTestEngine({ ALLOW_LOOPBACK_FETCH: "true" });
   alice = documentsClient(engine.url, await engine.token("alice"));
 });
 

@@ -3,10 +3,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "#shared/config/config.ts";
 import {
   createPageFetcher,
   forbiddenAddressReason,
-  LOCAL_LOOPBACK_FETCH_FLAG,
   PageFetchError,
   pageFetcherOptionsFor,
 } from "#shared/web/fetch-page.ts";
@@ -334,13 +334,13 @@ describe("guarded fetch", () => {
 describe("engine policy", () => {
   it("allows loopback only with RUNTIME=local and the flag explicitly true", () => {
     // Prepare
-    const config = { RUNTIME: "local" as const, MAX_UPLOAD_BYTES: 25 * 1024 * 1024 };
+    const config = { RUNTIME: "local" as const, MAX_UPLOAD_BYTES: 25 * 1024 * 1024, ALLOW_LOOPBACK_FETCH: true };
 
     // Act
-    const flagged = pageFetcherOptionsFor(config, { [LOCAL_LOOPBACK_FETCH_FLAG]: "true" });
-    const inAws = pageFetcherOptionsFor({ ...config, RUNTIME: "aws" }, { [LOCAL_LOOPBACK_FETCH_FLAG]: "true" });
-    const unset = pageFetcherOptionsFor(config, {});
-    const loose = pageFetcherOptionsFor(config, { [LOCAL_LOOPBACK_FETCH_FLAG]: "1" });
+    const flagged = pageFetcherOptionsFor(config);
+    const inAws = pageFetcherOptionsFor({ ...config, RUNTIME: "aws" });
+    const unset = pageFetcherOptionsFor({ ...config, ALLOW_LOOPBACK_FETCH: false });
+    const parsed = loadConfig({ ALLOW_LOOPBACK_FETCH: "true" }).ALLOW_LOOPBACK_FETCH;
 
     // Assess
     expect(flagged.allowAddress?.("127.0.0.1")).toBe(true);
@@ -349,7 +349,8 @@ describe("engine policy", () => {
     expect(flagged.allowAddress?.("169.254.169.254")).toBe(false);
     expect(inAws.allowAddress).toBeUndefined();
     expect(unset.allowAddress).toBeUndefined();
-    expect(loose.allowAddress).toBeUndefined();
+    expect(parsed).toBe(true);
+    expect(() => loadConfig({ ALLOW_LOOPBACK_FETCH: "1" })).toThrow(/ALLOW_LOOPBACK_FETCH/);
     expect(unset.maxBytes).toBe(5 * 1024 * 1024);
   });
 });
