@@ -124,3 +124,51 @@ describe("artifact requests in the session stream (offline engine, session mater
     expect(parsed.events.at(-1)?.event).toBe("done");
   });
 });
+
+describe("artifact requests in the session stream with a model", () => {
+  it("builds the quiz from the model's questions, in the notebook's quiz layout", async () => {
+    // Prepare
+    const { startStubLlm } = await import("#test/support/stub-llm.ts");
+    const stub = await startStubLlm({
+      tokens: [
+        JSON.stringify({
+          questions: [
+            {
+              question: "Where does most evaporation happen?",
+              options: ["Over the oceans", "In glaciers", "In aquifers", "In the mantle"],
+              answer: "Over the oceans",
+              explanation: "Oceans hold most of the Earth's water and absorb most sunlight.",
+              difficulty: "medium",
+            },
+          ],
+        }),
+      ],
+    });
+    const withModel = await startTestEngine({
+      QUOTA_TOKENS_FREE: "0",
+      LLM_BASE_URL: stub.baseUrl,
+      LLM_MODEL: "stub-model",
+      LLM_MAX_RETRIES: "0",
+    });
+    const client = documentsClient(withModel.url, await withModel.token("model-student"));
+    const session = ((await (await client.send("POST", "/ai/sessions", {})).json()) as { id: string }).id;
+
+    // Act
+    const response = await client.send("POST", `/ai/sessions/${session}/chat/stream`, {
+      message: "###QUIZ_GENERATOR### Create a quiz about evaporation",
+    });
+    const parsed = parseSessionStream(await response.text());
+    const sentToModel = stub.requests.find((request) => request.path === "/v1/chat/completions")?.body as {
+      response_format?: { type: string };
+    };
+    await withModel.cleanup();
+    await stub.close();
+
+    // Assess
+    const quiz = parsed.text.split("\n\nGood luck")[0] ?? "";
+    expect(quizTextProblems(quiz)).toEqual([]);
+    expect(quiz).toContain("Question 1: Where does most evaporation happen?");
+    expect(quiz).toMatch(/Answer: A/);
+    expect(sentToModel.response_format).toEqual({ type: "json_object" });
+  });
+});
