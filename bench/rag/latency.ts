@@ -220,8 +220,9 @@ export async function measureLibrary(
   const buildS = elapsedMs(buildStart) / 1000;
   const rssAfterBuild = rssMb();
 
-  // Same accounting as the retriever's cache: shard bytes + twice the chunk JSON bytes.
-  const cacheNeeded = shardBytes + chunkBytes * 2;
+  // Same accounting as the retriever's cache: the shard and its serialised copy (kept for merging
+  // large scopes) + three times the chunk JSON (parsed chunks and their lexical index).
+  const cacheNeeded = shardBytes * 2 + chunkBytes * 3;
   const retriever = createRetriever({
     records: env.records,
     blobs: env.blobs,

@@ -78,3 +78,91 @@ export function searchLexical<K>(
   hits.sort((a, b) => b.score - a.score);
   return hits.slice(0, k);
 }
+
+/** The lexical indexes of many shards as one: postings hold positions in the merged order. */
+export interface MergedLexicalIndex {
+  postings: Map<string, { chunks: Int32Array; tfs: Uint16Array }>;
+  lengths: Uint32Array;
+  averageLength: number;
+  /** Start of each part in the merged order. */
+  offsets: number[];
+}
+
+/** Merges per-shard indexes (in the same order as the merged vector index) for one-pass scoring. */
+export function mergeLexicalIndexes(indexes: LexicalIndex[]): MergedLexicalIndex {
+  const offsets: number[] = [];
+  let total = 0;
+  let totalLength = 0;
+  for (const index of indexes) {
+    offsets.push(total);
+    total += index.lengths.length;
+    totalLength += index.totalLength;
+  }
+  const lengths = new Uint32Array(total);
+  const gathered = new Map<string, Array<[number, number]>>();
+  indexes.forEach((index, part) => {
+    const offset = offsets[part] ?? 0;
+    lengths.set(index.lengths, offset);
+    for (const [term, list] of index.postings) {
+      let target = gathered.get(term);
+      if (!target) {
+        target = [];
+        gathered.set(term, target);
+      }
+      for (const [chunk, tf] of list) target.push([offset + chunk, tf]);
+    }
+  });
+  const postings = new Map<string, { chunks: Int32Array; tfs: Uint16Array }>();
+  for (const [term, list] of gathered) {
+    const chunks = new Int32Array(list.length);
+    const tfs = new Uint16Array(list.length);
+    list.forEach(([chunk, tf], i) => {
+      chunks[i] = chunk;
+      tfs[i] = Math.min(tf, 65_535);
+    });
+    postings.set(term, { chunks, tfs });
+  }
+  return { postings, lengths, averageLength: total > 0 ? totalLength / total || 1 : 1, offsets };
+}
+
+/** BM25 over a merged index: scores accumulate in one typed array, then a single pass keeps the top k. */
+export function searchMergedLexical(
+  index: MergedLexicalIndex,
+  query: string,
+  k: number,
+): Array<{ position: number; score: number }> {
+  const documents = index.lengths.length;
+  const terms = [...new Set(analyzeTerms(query))];
+  if (terms.length === 0 || documents === 0) return [];
+  const scores = new Float32Array(documents);
+  const touched: number[] = [];
+  for (const term of terms) {
+    const list = index.postings.get(term);
+    if (!list) continue;
+    const df = list.chunks.length;
+    const idf = Math.log(1 + (documents - df + 0.5) / (df + 0.5));
+    for (let i = 0; i < df; i++) {
+      const chunk = list.chunks[i] ?? 0;
+      const tf = list.tfs[i] ?? 0;
+      const length = index.lengths[chunk] ?? 0;
+      if (scores[chunk] === 0) touched.push(chunk);
+      scores[chunk] =
+        (scores[chunk] ?? 0) + (idf * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * length) / index.averageLength));
+    }
+  }
+  // Keep the k best without sorting every touched chunk.
+  const best: Array<{ position: number; score: number }> = [];
+  let floor = -1;
+  for (const position of touched) {
+    const score = scores[position] ?? 0;
+    if (best.length >= k && score <= floor) continue;
+    best.push({ position, score });
+    if (best.length > k * 4) {
+      best.sort((a, b) => b.score - a.score);
+      best.length = k;
+      floor = best[k - 1]?.score ?? -1;
+    }
+  }
+  best.sort((a, b) => b.score - a.score);
+  return best.slice(0, k);
+}

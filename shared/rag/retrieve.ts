@@ -8,7 +8,14 @@ import type { Embedder } from "../embeddings/embeddings.ts";
 import { type StoredChunk, shardFiles } from "../ingestion/ingest.ts";
 import type { Logger } from "../observability/logger.ts";
 import { loadShard, type MergedShards, mergeShards, type Shard } from "../vector-index/shard.ts";
-import { buildLexicalIndex, type LexicalIndex, searchLexical } from "./lexical.ts";
+import {
+  buildLexicalIndex,
+  type LexicalIndex,
+  type MergedLexicalIndex,
+  mergeLexicalIndexes,
+  searchLexical,
+  searchMergedLexical,
+} from "./lexical.ts";
 
 export interface RetrievedPassage extends Citation {
   page: number;
@@ -107,9 +114,12 @@ export function createRetriever(deps: RetrieverDeps) {
   }
 
   // Merged indexes of large scopes, keyed by the exact list of shard versions they hold.
-  const mergedCache = new Map<string, MergedShards>();
+  const mergedCache = new Map<string, { vectors: MergedShards; lexical: MergedLexicalIndex }>();
 
-  function mergedFor(entries: Array<{ record: DocumentRecord; loaded: LoadedShard }>): MergedShards {
+  function mergedFor(entries: Array<{ record: DocumentRecord; loaded: LoadedShard }>): {
+    vectors: MergedShards;
+    lexical: MergedLexicalIndex;
+  } {
     const key = entries.map((entry) => entry.record.index_key).join("|");
     const hit = mergedCache.get(key);
     if (hit) {
@@ -117,9 +127,10 @@ export function createRetriever(deps: RetrieverDeps) {
       mergedCache.set(key, hit);
       return hit;
     }
-    const merged = mergeShards(
-      entries.map((entry) => ({ buffer: entry.loaded.buffer, meta: entry.loaded.shard.meta })),
-    );
+    const merged = {
+      vectors: mergeShards(entries.map((entry) => ({ buffer: entry.loaded.buffer, meta: entry.loaded.shard.meta }))),
+      lexical: mergeLexicalIndexes(entries.map((entry) => entry.loaded.lexical)),
+    };
     mergedCache.set(key, merged);
     for (const oldKey of mergedCache.keys()) {
       if (mergedCache.size <= MERGED_CACHE_ENTRIES) break;
@@ -157,10 +168,23 @@ export function createRetriever(deps: RetrieverDeps) {
       // Hybrid retrieval: the best vector hits and the best BM25 hits, fused by reciprocal rank.
       const depth = Math.max(k * 4, 20);
       const vectorHits: Array<{ shard: number; index: number; score: number }> = [];
+      let lexicalHits: Array<{ key: number; index: number }>;
       if (loaded.length >= MERGE_FROM_SOURCES) {
-        for (const hit of mergedFor(loaded).search(vector, depth, deps.embedder.model)) {
+        const merged = mergedFor(loaded);
+        for (const hit of merged.vectors.search(vector, depth, deps.embedder.model)) {
           vectorHits.push({ shard: hit.part, index: hit.index, score: hit.score });
         }
+        const { offsets } = merged.lexical;
+        lexicalHits = searchMergedLexical(merged.lexical, query, depth).map((hit) => {
+          let part = 0;
+          let high = offsets.length - 1;
+          while (part < high) {
+            const mid = (part + high + 1) >> 1;
+            if ((offsets[mid] ?? 0) <= hit.position) part = mid;
+            else high = mid - 1;
+          }
+          return { key: part, index: hit.position - (offsets[part] ?? 0) };
+        });
       } else {
         loaded.forEach((entry, shard) => {
           for (const hit of entry.loaded.shard.search(vector, depth, deps.embedder.model)) {
@@ -168,12 +192,12 @@ export function createRetriever(deps: RetrieverDeps) {
           }
         });
         vectorHits.sort((a, b) => b.score - a.score);
+        lexicalHits = searchLexical(
+          loaded.map((entry, shard) => ({ key: shard, index: entry.loaded.lexical })),
+          query,
+          depth,
+        );
       }
-      const lexicalHits = searchLexical(
-        loaded.map((entry, shard) => ({ key: shard, index: entry.loaded.lexical })),
-        query,
-        depth,
-      );
       const fused = new Map<string, { shard: number; index: number; rrf: number; cosine?: number }>();
       vectorHits.slice(0, depth).forEach((hit, rank) => {
         fused.set(`${hit.shard}:${hit.index}`, {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildLexicalIndex, searchLexical } from "#shared/rag/lexical.ts";
+import { buildLexicalIndex, mergeLexicalIndexes, searchLexical, searchMergedLexical } from "#shared/rag/lexical.ts";
 
 describe("BM25 lexical search", () => {
   it("ranks the chunk holding the rare query term first, across several shards", () => {
@@ -44,5 +44,31 @@ describe("BM25 lexical search", () => {
     // Act / Assess
     expect(searchLexical([{ key: 0, index }], "what is the", 5)).toEqual([]);
     expect(searchLexical([], "glucose", 5)).toEqual([]);
+  });
+});
+
+describe("merged lexical index", () => {
+  it("ranks exactly like searching the shards one by one", () => {
+    // Prepare
+    const shards = [
+      ["Mitochondria produce ATP.", "Cells divide by mitosis.", "ATP powers muscle contraction."],
+      ["Glycolysis splits glucose in the cytoplasm.", "The Krebs cycle runs in the mitochondria."],
+      ["Plants store energy as starch.", "ATP synthase turns like a turbine to make ATP."],
+    ].map((texts) => buildLexicalIndex(texts));
+    const query = "where is ATP made in mitochondria";
+
+    // Act
+    const separate = searchLexical(
+      shards.map((index, key) => ({ key, index })),
+      query,
+      5,
+    );
+    const merged = mergeLexicalIndexes(shards);
+    const together = searchMergedLexical(merged, query, 5);
+
+    // Assess
+    const toPosition = (hit: { key: number; index: number }) => (merged.offsets[hit.key] ?? 0) + hit.index;
+    expect(together.map((hit) => hit.position)).toEqual(separate.map(toPosition));
+    together.forEach((hit, i) => expect(hit.score).toBeCloseTo(separate[i]?.score ?? 0, 4));
   });
 });
