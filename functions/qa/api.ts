@@ -3,6 +3,7 @@ import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Engine } from "#shared/engine.ts";
 import { ExtractionError } from "#shared/extraction/errors.ts";
+import { sniffType } from "#shared/extraction/sniff.ts";
 import type { App, AppEnv } from "#shared/http/app.ts";
 import { AppError, BadRequestError, PayloadTooLargeError } from "#shared/http/errors.ts";
 import { routeRegistrar } from "#shared/http/openapi.ts";
@@ -45,6 +46,11 @@ async function readQuestionFile(engine: Engine, form: Record<string, unknown>) {
   if (file.size > QA_FILE_MAX_BYTES)
     throw new PayloadTooLargeError("Files attached to a question may be at most 10 MiB.");
   const bytes = new Uint8Array(await file.arrayBuffer());
+  // Refused before extraction: an image (even one renamed .pdf) would cost a full OCR run only to be
+  // rejected afterwards.
+  const sniffed = sniffType(bytes, file.name);
+  if (sniffed !== "unknown" && !QA_FILE_TYPES.has(sniffed))
+    throw new BadRequestError("Questions can be asked about .txt, .md, .pdf and .docx files.");
   const { extractDocument } = await import("#shared/extraction/extract.ts");
   try {
     const document = await extractDocument(bytes, {

@@ -4,6 +4,7 @@ import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Engine } from "#shared/engine.ts";
 import { ExtractionError } from "#shared/extraction/errors.ts";
+import { sniffType } from "#shared/extraction/sniff.ts";
 import { loadMaterial, type Material } from "#shared/generation/material.ts";
 import { generateQuiz, materialFromDocument, type QuizQuestion, type QuizRequest } from "#shared/generation/quiz.ts";
 import { materialLength } from "#shared/generation/sentences.ts";
@@ -36,6 +37,11 @@ async function readQuizFile(engine: Engine, form: Record<string, unknown>): Prom
   if (!(file instanceof File)) throw new BadRequestError('Send the document as a multipart field named "file".');
   if (file.size > QUIZ_FILE_MAX_BYTES) throw new PayloadTooLargeError("Files for a quiz may be at most 10 MiB.");
   const bytes = new Uint8Array(await file.arrayBuffer());
+  // Refused before extraction: an image (even one renamed .pdf) would cost a full OCR run only to be
+  // rejected afterwards.
+  const sniffed = sniffType(bytes, file.name);
+  if (sniffed !== "unknown" && !QUIZ_FILE_TYPES.has(sniffed))
+    throw new BadRequestError("Quizzes can be generated from .txt, .md, .pdf and .docx files.");
   // Loaded on demand: the PDF and DOCX parsers cost cold-start time the JSON routes do not need.
   const { extractDocument } = await import("#shared/extraction/extract.ts");
   try {

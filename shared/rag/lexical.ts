@@ -4,28 +4,48 @@
 // scope of many small sources scores like one index.
 import { analyzeTerms } from "../embeddings/local.ts";
 
+/** Postings of one term: chunk positions and term frequencies, as typed arrays (no per-entry objects). */
+export interface Postings {
+  chunks: Int32Array;
+  tfs: Uint16Array;
+}
+
 export interface LexicalIndex {
-  /** term → [chunk index, term frequency] pairs. */
-  postings: Map<string, Array<[number, number]>>;
+  postings: Map<string, Postings>;
   lengths: Uint32Array;
   totalLength: number;
 }
 
 /** Builds the inverted index of one shard's chunks. */
 export function buildLexicalIndex(texts: string[]): LexicalIndex {
-  const postings = new Map<string, Array<[number, number]>>();
   const lengths = new Uint32Array(texts.length);
   let totalLength = 0;
+  // Pass 1: term counts per chunk; pass 2: typed postings sized exactly.
+  const perChunk: Array<Map<string, number>> = [];
+  const documentFrequency = new Map<string, number>();
   texts.forEach((text, index) => {
     const terms = analyzeTerms(text);
     lengths[index] = terms.length;
     totalLength += terms.length;
     const counts = new Map<string, number>();
     for (const term of terms) counts.set(term, (counts.get(term) ?? 0) + 1);
+    for (const term of counts.keys()) documentFrequency.set(term, (documentFrequency.get(term) ?? 0) + 1);
+    perChunk.push(counts);
+  });
+  const postings = new Map<string, Postings>();
+  const filled = new Map<string, number>();
+  for (const [term, df] of documentFrequency) {
+    postings.set(term, { chunks: new Int32Array(df), tfs: new Uint16Array(df) });
+    filled.set(term, 0);
+  }
+  perChunk.forEach((counts, index) => {
     for (const [term, count] of counts) {
       const list = postings.get(term);
-      if (list) list.push([index, count]);
-      else postings.set(term, [[index, count]]);
+      const at = filled.get(term) ?? 0;
+      if (!list) continue;
+      list.chunks[at] = index;
+      list.tfs[at] = Math.min(count, 65_535);
+      filled.set(term, at + 1);
     }
   });
   return { postings, lengths, totalLength };
@@ -54,7 +74,8 @@ export function searchLexical<K>(
   for (const { index } of indexes) {
     documents += index.lengths.length;
     totalLength += index.totalLength;
-    for (const term of terms) frequency.set(term, (frequency.get(term) ?? 0) + (index.postings.get(term)?.length ?? 0));
+    for (const term of terms)
+      frequency.set(term, (frequency.get(term) ?? 0) + (index.postings.get(term)?.chunks.length ?? 0));
   }
   if (documents === 0) return [];
   const averageLength = totalLength / documents || 1;
@@ -67,7 +88,11 @@ export function searchLexical<K>(
   for (const { key, index } of indexes) {
     const scores = new Map<number, number>();
     for (const [term, weight] of idf) {
-      for (const [chunk, tf] of index.postings.get(term) ?? []) {
+      const list = index.postings.get(term);
+      if (!list) continue;
+      for (let i = 0; i < list.chunks.length; i++) {
+        const chunk = list.chunks[i] ?? 0;
+        const tf = list.tfs[i] ?? 0;
         const length = index.lengths[chunk] ?? 0;
         const part = (weight * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * length) / averageLength));
         scores.set(chunk, (scores.get(chunk) ?? 0) + part);
@@ -81,7 +106,7 @@ export function searchLexical<K>(
 
 /** The lexical indexes of many shards as one: postings hold positions in the merged order. */
 export interface MergedLexicalIndex {
-  postings: Map<string, { chunks: Int32Array; tfs: Uint16Array }>;
+  postings: Map<string, Postings>;
   lengths: Uint32Array;
   averageLength: number;
   /** Start of each part in the merged order. */
@@ -93,35 +118,29 @@ export function mergeLexicalIndexes(indexes: LexicalIndex[]): MergedLexicalIndex
   const offsets: number[] = [];
   let total = 0;
   let totalLength = 0;
+  const sizes = new Map<string, number>();
   for (const index of indexes) {
     offsets.push(total);
     total += index.lengths.length;
     totalLength += index.totalLength;
+    for (const [term, list] of index.postings) sizes.set(term, (sizes.get(term) ?? 0) + list.chunks.length);
   }
   const lengths = new Uint32Array(total);
-  const gathered = new Map<string, Array<[number, number]>>();
+  const postings = new Map<string, Postings>();
+  for (const [term, size] of sizes) postings.set(term, { chunks: new Int32Array(size), tfs: new Uint16Array(size) });
+  const filled = new Map<string, number>();
   indexes.forEach((index, part) => {
     const offset = offsets[part] ?? 0;
     lengths.set(index.lengths, offset);
     for (const [term, list] of index.postings) {
-      let target = gathered.get(term);
-      if (!target) {
-        target = [];
-        gathered.set(term, target);
-      }
-      for (const [chunk, tf] of list) target.push([offset + chunk, tf]);
+      const target = postings.get(term);
+      if (!target) continue;
+      const at = filled.get(term) ?? 0;
+      for (let i = 0; i < list.chunks.length; i++) target.chunks[at + i] = (list.chunks[i] ?? 0) + offset;
+      target.tfs.set(list.tfs, at);
+      filled.set(term, at + list.chunks.length);
     }
   });
-  const postings = new Map<string, { chunks: Int32Array; tfs: Uint16Array }>();
-  for (const [term, list] of gathered) {
-    const chunks = new Int32Array(list.length);
-    const tfs = new Uint16Array(list.length);
-    list.forEach(([chunk, tf], i) => {
-      chunks[i] = chunk;
-      tfs[i] = Math.min(tf, 65_535);
-    });
-    postings.set(term, { chunks, tfs });
-  }
   return { postings, lengths, averageLength: total > 0 ? totalLength / total || 1 : 1, offsets };
 }
 
