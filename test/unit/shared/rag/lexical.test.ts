@@ -69,6 +69,6 @@ describe("merged lexical index", () => {
     // Assess
     const toPosition = (hit: { key: number; index: number }) => (merged.offsets[hit.key] ?? 0) + hit.index;
     expect(together.map((hit) => hit.position)).toEqual(separate.map(toPosition));
-    together.forEach((hit, i) => expect(hit.score).toBeCloseTo(separate[i]?.score ?? 0, 4));
+    for (const [i, hit] of together.entries()) expect(hit.score).toBeCloseTo(separate[i]?.score ?? 0, 4);
   });
 });
