@@ -1,7 +1,20 @@
 // One FAISS shard per source: an exact inner-product index (IndexFlatIP) over L2-normalised
 // vectors, so scores are cosine similarities. Shards are small (one document's chunks), so exact
 // search is both fast and free of training; scoping a query = choosing which shards to search.
-import faiss from "faiss-node";
+import { createRequire } from "node:module";
+
+type Faiss = typeof import("faiss-node");
+let faissModule: Faiss | undefined;
+
+/**
+ * faiss-node is loaded on first use, not at import: in Lambda it comes from a layer that only the
+ * functions searching or building shards have, and every feature imports this module through the
+ * engine. A static import would stop the others from loading at all.
+ */
+function faiss(): Faiss {
+  faissModule ??= createRequire(import.meta.url)("faiss-node") as Faiss;
+  return faissModule;
+}
 
 /** What a shard was built with; stored beside the shard so a query in another vector space is refused. */
 export interface ShardMeta {
@@ -36,7 +49,7 @@ const ADD_BATCH = 512;
 /** Builds a serialised IndexFlatIP shard from normalised vectors of `dims` dimensions. */
 export function buildShard(vectors: Float32Array[], dims: number): Buffer {
   if (!Number.isInteger(dims) || dims <= 0) throw new RangeError(`invalid dimensions ${dims}`);
-  const index = new faiss.IndexFlatIP(dims);
+  const index = new (faiss().IndexFlatIP)(dims);
   for (let start = 0; start < vectors.length; start += ADD_BATCH) {
     const batch = vectors.slice(start, start + ADD_BATCH);
     const flat = new Array<number>(batch.length * dims);
@@ -53,7 +66,7 @@ export function buildShard(vectors: Float32Array[], dims: number): Buffer {
 
 /** Loads a shard written by buildShard; `meta` must describe the vectors it was built from. */
 export function loadShard(buffer: Buffer, meta: ShardMeta): Shard {
-  const index = faiss.IndexFlatIP.fromBuffer(buffer);
+  const index = faiss().IndexFlatIP.fromBuffer(buffer);
   if (index.getDimension() !== meta.dimensions) {
     throw new EmbeddingMismatchError(
       `shard has ${index.getDimension()} dimensions but its metadata says ${meta.dimensions}`,
@@ -112,14 +125,14 @@ export function mergeShards(parts: Array<{ buffer: Buffer; meta: ShardMeta }>): 
   const first = parts[0];
   if (!first) return { count: 0, search: () => [] };
   const { model, dimensions } = first.meta;
-  const merged = new faiss.IndexFlatIP(dimensions);
+  const merged = new (faiss().IndexFlatIP)(dimensions);
   const offsets: number[] = [];
   let total = 0;
   for (const part of parts) {
     if (part.meta.model !== model || part.meta.dimensions !== dimensions) {
       throw new EmbeddingMismatchError(`cannot merge a ${part.meta.model} shard into a ${model} index`);
     }
-    const index = faiss.IndexFlatIP.fromBuffer(part.buffer);
+    const index = faiss().IndexFlatIP.fromBuffer(part.buffer);
     offsets.push(total);
     total += index.ntotal();
     merged.mergeFrom(index);
