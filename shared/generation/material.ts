@@ -3,6 +3,7 @@
 import type { BlobStore } from "../blobs/blobs.ts";
 import { chunkDocument } from "../chunking/chunk.ts";
 import type { DocumentRecords } from "../documents/records.ts";
+import type { ExtractedDocument } from "../extraction/types.ts";
 import { ConflictError, NotFoundError } from "../http/errors.ts";
 import { type StoredChunk, shardFiles } from "../ingestion/ingest.ts";
 import type { Retriever } from "../rag/retrieve.ts";
@@ -43,9 +44,9 @@ export interface MaterialRequest {
 /** Source id given to inline text; its sections are not citable stored material. */
 export const INLINE_SOURCE = "text";
 
-/** Sections of inline text, chunked like stored documents. */
-export function materialFromText(text: string, filename = "text"): Material {
-  const chunks = chunkDocument({ type: "text", pages: [{ page: 1, text }] }, { sourceId: INLINE_SOURCE });
+/** Material of an attached (not stored) document: its chunks, page numbers kept, not citable. */
+export function materialFromDocument(document: ExtractedDocument, filename: string, titles = [filename]): Material {
+  const chunks = chunkDocument(document, { sourceId: INLINE_SOURCE });
   return {
     sections: chunks.map((chunk) => ({
       source_id: INLINE_SOURCE,
@@ -56,8 +57,13 @@ export function materialFromText(text: string, filename = "text"): Material {
       text: chunk.text,
     })),
     stored: false,
-    titles: [],
+    titles,
   };
+}
+
+/** Sections of inline text, chunked like stored documents. */
+export function materialFromText(text: string, filename = "text"): Material {
+  return materialFromDocument({ type: "text", pages: [{ page: 1, text }] }, filename, []);
 }
 
 /** Loads the caller's material; only the caller's ready documents are ever read. */

@@ -3,14 +3,12 @@
 // are ready. Offline: cloze and definition questions built from the material's key sentences, with
 // distractors taken from the same material, deterministic, each explained by its source sentence.
 import { z } from "zod";
-import { chunkDocument } from "../chunking/chunk.ts";
 import { analyzeTerms } from "../embeddings/local.ts";
-import type { ExtractedDocument } from "../extraction/types.ts";
 import { BadRequestError } from "../http/errors.ts";
 import type { ChatModel } from "../llm/chat-model.ts";
 import { circuitStateOf, isEndpointFailure } from "../llm/resilient.ts";
 import { generateStructured } from "../llm/structured.ts";
-import { citeSection, INLINE_SOURCE, type Material, type MaterialSection } from "./material.ts";
+import { citeSection, type Material, type MaterialSection } from "./material.ts";
 import { MATERIAL_IS_DATA, renderSections } from "./prompting.ts";
 import { bestSentenceFor, type MaterialSentence, materialSentences } from "./sentences.ts";
 import { rankSentences } from "./summary.ts";
@@ -687,21 +685,4 @@ export function formatQuizForChat(
       ].join("\n");
     })
     .join("\n\n");
-}
-
-/** Material of an attached (not stored) document: its chunks, page numbers kept, not citable. */
-export function materialFromDocument(document: ExtractedDocument, filename: string): Material {
-  const chunks = chunkDocument(document, { sourceId: INLINE_SOURCE });
-  return {
-    sections: chunks.map((chunk) => ({
-      source_id: INLINE_SOURCE,
-      chunk_id: chunk.chunkId,
-      page: chunk.page,
-      filename,
-      heading_path: chunk.headingPath,
-      text: chunk.text,
-    })),
-    stored: false,
-    titles: [filename],
-  };
 }
