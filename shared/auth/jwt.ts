@@ -27,6 +27,8 @@ export class InvalidTokenError extends Error {
 export type TokenVerifier = (token: string) => Promise<AuthenticatedUser>;
 
 const MAX_TOKEN_LENGTH = 8_192;
+/** Verified tokens remembered per process (a chat request is checked by the usage gate and the route). */
+const VERIFIED_CACHE_ENTRIES = 5_000;
 
 function claimAsId(value: unknown): string | undefined {
   if (typeof value === "string" && value.trim() !== "") return value.trim();
@@ -37,7 +39,22 @@ function claimAsId(value: unknown): string | undefined {
 /** Builds a verifier that pins HS256, requires `exp`, and checks issuer/audience when configured. */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const key = new TextEncoder().encode(options.secret);
-  return async (token: string) => {
+  // Only successful verifications are remembered, each until its own `exp` (+ leeway): the same
+  // answer the signature check would give, without redoing the HMAC and claim checks per request.
+  const verified = new Map<string, { user: AuthenticatedUser; validUntil: number }>();
+  const verify = async (token: string): Promise<AuthenticatedUser> => {
+    const hit = verified.get(token);
+    if (hit && Date.now() <= hit.validUntil) return hit.user;
+    if (hit) verified.delete(token);
+    const { user, exp } = await verifySignature(token);
+    if (verified.size >= VERIFIED_CACHE_ENTRIES) {
+      const oldest = verified.keys().next().value;
+      if (oldest !== undefined) verified.delete(oldest);
+    }
+    verified.set(token, { user, validUntil: exp * 1000 + options.clockToleranceSeconds * 1000 });
+    return user;
+  };
+  const verifySignature = async (token: string): Promise<{ user: AuthenticatedUser; exp: number }> => {
     if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError("Invalid token");
     try {
       const { payload } = await jwtVerify(token, key, {
@@ -51,13 +68,15 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (!userId) throw new InvalidTokenError("Token has no user id (sub or id)");
       const role = typeof payload.role === "string" ? payload.role : undefined;
       const tier = typeof payload.tier === "string" && payload.tier !== "" ? payload.tier : "free";
-      return {
+      const user: AuthenticatedUser = {
         userId,
         ...(role ? { role } : {}),
         isAdmin: role === "admin",
         tier,
         ...(typeof payload.email === "string" ? { email: payload.email } : {}),
       };
+      // `exp` is a required claim, so jose has checked that it is a number.
+      return { user, exp: typeof payload.exp === "number" ? payload.exp : 0 };
     } catch (error) {
       if (error instanceof InvalidTokenError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new InvalidTokenError("Token has expired");
@@ -67,6 +86,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       throw new InvalidTokenError("Invalid token");
     }
   };
+  return verify;
 }
 
 /** Extracts the token from an `Authorization: Bearer <token>` header value. */

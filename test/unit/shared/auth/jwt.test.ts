@@ -365,3 +365,35 @@ describe("bearerToken", () => {
     for (const token of tokens) expect(token).toBeUndefined();
   });
 });
+
+describe("verified-token memory", () => {
+  it("remembers a valid token only until it expires", async () => {
+    // Prepare
+    const strict = createTokenVerifier({ secret: SECRET, clockToleranceSeconds: 0 });
+    const token = await sign({ sub: "short-lived" }, { exp: nowSeconds() + 2 });
+
+    // Act
+    const first = await strict(token);
+    const again = await strict(token);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const afterExpiry = await refusal(strict, token);
+
+    // Assess
+    expect(again).toEqual(first);
+    expect(afterExpiry.message).toBe("Token has expired");
+  });
+
+  it("never remembers a refused token", async () => {
+    // Prepare
+    const token = await sign({ sub: "u1" });
+    const wrongSecret = createTokenVerifier({ secret: "another-secret-of-16+chars", clockToleranceSeconds: 30 });
+
+    // Act
+    const refused = await refusal(wrongSecret, token);
+    const refusedAgain = await refusal(wrongSecret, token);
+
+    // Assess
+    expect(refused.message).toBe("Invalid token");
+    expect(refusedAgain.message).toBe("Invalid token");
+  });
+});
