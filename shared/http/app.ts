@@ -126,7 +126,7 @@ export function createApp(options: HttpOptions): App {
       handler = bodyLimit({
         maxSize,
         onError: () => {
-          throw new PayloadTooLargeError(`Request body exceeds ${maxSize} bytes`);
+          throw new PayloadTooLargeError(`Request body exceeds ${maxSize} bytes`, { unreadBody: true });
         },
       });
       limiters.set(maxSize, handler);

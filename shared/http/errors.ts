@@ -55,8 +55,10 @@ export class ConflictError extends AppError {
 }
 
 export class PayloadTooLargeError extends AppError {
-  constructor(message = "Request body too large") {
-    super(413, message);
+  /** `unreadBody`: the request body was refused before it was read, so the connection must close. */
+  constructor(message = "Request body too large", options: { unreadBody?: boolean } = {}) {
+    // An unread body would otherwise be taken as the start of the next request on a kept-alive socket.
+    super(413, message, options.unreadBody ? { Connection: "close" } : {});
   }
 }
 

@@ -279,13 +279,17 @@ describe("bad input", () => {
     expect(body.detail[0]).toMatchObject({ loc: ["body", "message"], type: "too_small" });
   });
 
-  it("answers an oversized body with 413", async () => {
+  it("answers an oversized body with 413 and closes the connection, so the next request still works", async () => {
     // Act
-    const response = await alice.send("POST", "/ai/chat", { message: "x".repeat(10_000) });
+    const response = await alice.send("POST", "/ai/chat", { message: "x".repeat(200_000) });
+    const body = (await response.json()) as { detail: string };
+    const next = await alice.get("/ai/sessions");
 
     // Assess
     expect(response.status).toBe(413);
-    expect(((await response.json()) as { detail: string }).detail).toMatch(/exceeds/);
+    expect(body.detail).toMatch(/exceeds/);
+    expect(response.headers.get("connection")).toBe("close");
+    expect(next.status).toBe(200);
   });
 
   it("answers unknown routes with a JSON 404 and a non-JSON body with 415", async () => {
