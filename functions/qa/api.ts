@@ -2,10 +2,10 @@
 import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Engine } from "#shared/engine.ts";
-import { ExtractionError } from "#shared/extraction/errors.ts";
-import { sniffType } from "#shared/extraction/sniff.ts";
+import { extractAttachment } from "#shared/extraction/attachment.ts";
+import type { DocumentType } from "#shared/extraction/types.ts";
 import type { App, AppEnv } from "#shared/http/app.ts";
-import { AppError, BadRequestError, PayloadTooLargeError } from "#shared/http/errors.ts";
+import { AppError, BadRequestError } from "#shared/http/errors.ts";
 import { routeRegistrar } from "#shared/http/openapi.ts";
 import { sseResponse } from "#shared/http/sse.ts";
 import { type Answer, answerQuestion, gatherPassages, type QuestionRequest } from "#shared/rag/answer.ts";
@@ -15,7 +15,7 @@ import { type QaBody, qaFileRoute, qaFileStreamRoute, qaRoute, qaStreamRoute } f
 
 /** The contract's limit for files attached to a question. */
 export const QA_FILE_MAX_BYTES = 10 * 1024 * 1024;
-const QA_FILE_TYPES = new Set(["pdf", "docx", "markdown", "text"]);
+const QA_FILE_TYPES = new Set<DocumentType>(["pdf", "docx", "markdown", "text"]);
 
 function sourcesOf(passages: RetrievedPassage[]) {
   return passages.map((passage) => ({
@@ -40,33 +40,14 @@ function publicFailure(error: unknown): string {
   return "The answer could not be generated. Please try again.";
 }
 
-async function readQuestionFile(engine: Engine, form: Record<string, unknown>) {
-  const file = form.file;
-  if (!(file instanceof File)) throw new BadRequestError('Send the document as a multipart field named "file".');
-  if (file.size > QA_FILE_MAX_BYTES)
-    throw new PayloadTooLargeError("Files attached to a question may be at most 10 MiB.");
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  // Refused before extraction: an image (even one renamed .pdf) would cost a full OCR run only to be
-  // rejected afterwards.
-  const sniffed = sniffType(bytes, file.name);
-  if (sniffed !== "unknown" && !QA_FILE_TYPES.has(sniffed))
-    throw new BadRequestError("Questions can be asked about .txt, .md, .pdf and .docx files.");
-  const { extractDocument } = await import("#shared/extraction/extract.ts");
-  try {
-    const document = await extractDocument(bytes, {
-      filenameHint: file.name,
-      limits: { ...engine.extractionLimits, maxBytes: QA_FILE_MAX_BYTES },
-    });
-    if (!QA_FILE_TYPES.has(document.type)) {
-      throw new BadRequestError("Questions can be asked about .txt, .md, .pdf and .docx files.");
-    }
-    return { filename: file.name || "document", document };
-  } catch (error) {
-    if (error instanceof ExtractionError) {
-      throw error.code === "too_large" ? new PayloadTooLargeError(error.message) : new BadRequestError(error.message);
-    }
-    throw error;
-  }
+function readQuestionFile(engine: Engine, form: Record<string, unknown>) {
+  return extractAttachment(form, {
+    limits: engine.extractionLimits,
+    maxBytes: QA_FILE_MAX_BYTES,
+    types: QA_FILE_TYPES,
+    wrongTypeMessage: "Questions can be asked about .txt, .md, .pdf and .docx files.",
+    tooLargeMessage: "Files attached to a question may be at most 10 MiB.",
+  });
 }
 
 function formText(form: Record<string, unknown>, name: string): string | undefined {

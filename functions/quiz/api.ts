@@ -3,14 +3,14 @@
 import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Engine } from "#shared/engine.ts";
-import { ExtractionError } from "#shared/extraction/errors.ts";
-import { sniffType } from "#shared/extraction/sniff.ts";
-import { loadMaterial, type Material, materialFromDocument } from "#shared/generation/material.ts";
+import { extractAttachment } from "#shared/extraction/attachment.ts";
+import type { DocumentType } from "#shared/extraction/types.ts";
+import { loadMaterial, type Material, materialFromDocument, materialScope } from "#shared/generation/material.ts";
 import { generateQuiz, type QuizQuestion, type QuizRequest } from "#shared/generation/quiz.ts";
 import { materialLength } from "#shared/generation/sentences.ts";
 import type { App, AppEnv } from "#shared/http/app.ts";
 import { toValidationIssues } from "#shared/http/app.ts";
-import { BadRequestError, PayloadTooLargeError, ValidationError } from "#shared/http/errors.ts";
+import { BadRequestError, ValidationError } from "#shared/http/errors.ts";
 import { routeRegistrar } from "#shared/http/openapi.ts";
 import { sseResponse } from "#shared/http/sse.ts";
 import { quizRoutes } from "./routes.ts";
@@ -18,7 +18,7 @@ import { type QuizBody, QuizFileFields, quizFileRoute, quizRoute, quizStreamRout
 
 /** The contract's limit for files a quiz is generated from. */
 export const QUIZ_FILE_MAX_BYTES = 10 * 1024 * 1024;
-const QUIZ_FILE_TYPES = new Set(["pdf", "docx", "markdown", "text"]);
+const QUIZ_FILE_TYPES = new Set<DocumentType>(["pdf", "docx", "markdown", "text"]);
 
 type Body = z.infer<typeof QuizBody>;
 
@@ -33,34 +33,16 @@ function present(question: QuizQuestion, includeOptions: boolean): QuizQuestion 
 }
 
 async function readQuizFile(engine: Engine, form: Record<string, unknown>): Promise<Material> {
-  const file = form.file;
-  if (!(file instanceof File)) throw new BadRequestError('Send the document as a multipart field named "file".');
-  if (file.size > QUIZ_FILE_MAX_BYTES) throw new PayloadTooLargeError("Files for a quiz may be at most 10 MiB.");
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  // Refused before extraction: an image (even one renamed .pdf) would cost a full OCR run only to be
-  // rejected afterwards.
-  const sniffed = sniffType(bytes, file.name);
-  if (sniffed !== "unknown" && !QUIZ_FILE_TYPES.has(sniffed))
-    throw new BadRequestError("Quizzes can be generated from .txt, .md, .pdf and .docx files.");
-  // Loaded on demand: the PDF and DOCX parsers cost cold-start time the JSON routes do not need.
-  const { extractDocument } = await import("#shared/extraction/extract.ts");
-  try {
-    const document = await extractDocument(bytes, {
-      filenameHint: file.name,
-      limits: { ...engine.extractionLimits, maxBytes: QUIZ_FILE_MAX_BYTES },
-    });
-    if (!QUIZ_FILE_TYPES.has(document.type)) {
-      throw new BadRequestError("Quizzes can be generated from .txt, .md, .pdf and .docx files.");
-    }
-    const material = materialFromDocument(document, file.name || "document");
-    if (material.sections.length === 0) throw new BadRequestError("The file contains no text to build a quiz from.");
-    return material;
-  } catch (error) {
-    if (error instanceof ExtractionError) {
-      throw error.code === "too_large" ? new PayloadTooLargeError(error.message) : new BadRequestError(error.message);
-    }
-    throw error;
-  }
+  const { filename, document } = await extractAttachment(form, {
+    limits: engine.extractionLimits,
+    maxBytes: QUIZ_FILE_MAX_BYTES,
+    types: QUIZ_FILE_TYPES,
+    wrongTypeMessage: "Quizzes can be generated from .txt, .md, .pdf and .docx files.",
+    tooLargeMessage: "Files for a quiz may be at most 10 MiB.",
+  });
+  const material = materialFromDocument(document, filename);
+  if (material.sections.length === 0) throw new BadRequestError("The file contains no text to build a quiz from.");
+  return material;
 }
 
 /** Registers the quiz routes on the app. */
@@ -71,9 +53,7 @@ export function registerQuiz(app: App, engine: Engine): void {
   function material(c: Context<AppEnv>, body: Body): Promise<Material> {
     return loadMaterial(engine, {
       userId: c.get("user").userId,
-      ...(body.text ? { text: body.text } : {}),
-      ...(body.source_ids?.length ? { sourceIds: body.source_ids } : {}),
-      ...(body.session_id ? { sessionId: body.session_id } : {}),
+      ...materialScope(body),
       ...(body.topic && !body.text ? { topic: body.topic } : {}),
     });
   }

@@ -2,7 +2,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Engine } from "#shared/engine.ts";
-import { loadMaterial, type Material } from "#shared/generation/material.ts";
+import { loadMaterial, type Material, materialScope } from "#shared/generation/material.ts";
 import { materialLength } from "#shared/generation/sentences.ts";
 import { type Summary, type SummaryRequest, summarizeMaterial } from "#shared/generation/summary.ts";
 import type { App, AppEnv } from "#shared/http/app.ts";
@@ -26,9 +26,7 @@ export function registerSummarize(app: App, engine: Engine): void {
   function material(c: Context<AppEnv>, body: Body): Promise<Material> {
     return loadMaterial(engine, {
       userId: c.get("user").userId,
-      ...(body.text ? { text: body.text } : {}),
-      ...(body.source_ids?.length ? { sourceIds: body.source_ids } : {}),
-      ...(body.session_id ? { sessionId: body.session_id } : {}),
+      ...materialScope(body),
     });
   }
 

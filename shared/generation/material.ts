@@ -41,6 +41,19 @@ export interface MaterialRequest {
   topK?: number;
 }
 
+/** The material fields of a study-tool request body (`text`, `source_ids`, `session_id`), as a MaterialRequest. */
+export function materialScope(body: {
+  text?: string | null | undefined;
+  source_ids?: string[] | null | undefined;
+  session_id?: string | null | undefined;
+}): Pick<MaterialRequest, "text" | "sourceIds" | "sessionId"> {
+  return {
+    ...(body.text ? { text: body.text } : {}),
+    ...(body.source_ids?.length ? { sourceIds: body.source_ids } : {}),
+    ...(body.session_id ? { sessionId: body.session_id } : {}),
+  };
+}
+
 /** Source id given to inline text; its sections are not citable stored material. */
 export const INLINE_SOURCE = "text";
 
