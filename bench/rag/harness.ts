@@ -1,5 +1,5 @@
 // What every part of the RAG benchmark shares: an offline engine slice (embedded store, filesystem
-// blobs, local embedder) in a throw-away directory, a seeded PRNG and the summary statistics.
+// blobs, local embedder) in a throw-away directory; the statistics come from bench/stats.ts.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,56 +53,4 @@ export async function openBenchEnvironment(name: string): Promise<BenchEnvironme
   };
 }
 
-/** mulberry32: a tiny, fast PRNG, so every run builds the same synthetic data. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-/** Standard normal samples (Box–Muller) from a uniform source. */
-export function gaussian(random: () => number): () => number {
-  let spare: number | undefined;
-  return () => {
-    if (spare !== undefined) {
-      const value = spare;
-      spare = undefined;
-      return value;
-    }
-    const u = Math.max(random(), Number.EPSILON);
-    const v = random();
-    const radius = Math.sqrt(-2 * Math.log(u));
-    spare = radius * Math.sin(2 * Math.PI * v);
-    return radius * Math.cos(2 * Math.PI * v);
-  };
-}
-
-/** Nearest-rank percentile (p in 0..100) of a non-empty sample. */
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank] ?? Number.NaN;
-}
-
-export function median(values: number[]): number {
-  return percentile(values, 50);
-}
-
-export function round(value: number, digits = 2): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-}
-
-export function elapsedMs(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-export function peakRssMb(): number {
-  // maxRSS is in kilobytes.
-  return round(process.resourceUsage().maxRSS / 1024, 1);
-}
+export { elapsedMs, gaussian, median, peakRssMb, percentile, round, seededRandom } from "../stats.ts";
