@@ -184,6 +184,12 @@ if (arch === (hostArch() === "arm64" ? "arm64" : "x86_64")) {
     const index = new IndexFlatIP(2);
     index.add([1, 0, 0, 1]);
     if (index.search([0, 1], 1).labels[0] !== 1) throw new Error("unexpected search result");
+    // The methods our patch adds (build-local.mjs): a layer built from an unpatched faiss-node fails here.
+    const ivf = require(${JSON.stringify(target)}).Index.fromFactory(2, "IVF1,Flat", 0);
+    ivf.trainFloat32(new Float32Array([1, 0, 0, 1]));
+    ivf.addFloat32(new Float32Array([1, 0, 0, 1]));
+    ivf.setSearchParameter("nprobe", 1);
+    if (ivf.searchFloat32(new Float32Array([0, 1]), 1).labels[0] !== 1) throw new Error("unexpected typed search result");
   `;
   const result = spawnSync(process.execPath, ["-e", probe], {
     env: { ...process.env, LD_LIBRARY_PATH: join(outDir, "lib") },

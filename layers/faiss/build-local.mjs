@@ -36,12 +36,17 @@ function fail(message) {
 /** Smoke test in a child process: a native crash must not take the installer down with it. */
 function loads() {
   const probe = `
-    const { IndexFlatIP } = require(${JSON.stringify(pkgDir)});
+    const { Index, IndexFlatIP } = require(${JSON.stringify(pkgDir)});
     const index = new IndexFlatIP(2);
     index.add([1, 0, 0, 1]);
     const copy = IndexFlatIP.fromBuffer(index.toBuffer());
     const hit = copy.search([0, 1], 1);
     if (hit.labels[0] !== 1) throw new Error("unexpected search result");
+    const hnsw = Index.fromFactory(2, "HNSW8,Flat", 0);
+    hnsw.addFloat32(new Float32Array([1, 0, 0, 1]));
+    hnsw.setSearchParameter("efSearch", 16);
+    if (Index.fromBuffer(hnsw.toBuffer()).searchFloat32(new Float32Array([0, 1]), 1).labels[0] !== 1)
+      throw new Error("unexpected typed search result");
   `;
   const result = spawnSync(process.execPath, ["-e", probe], { stdio: "pipe", encoding: "utf8" });
   return result.status === 0;
@@ -102,25 +107,256 @@ function ensurePackageSource() {
 }
 
 /** Bumped whenever the build changes, so an existing build from an older recipe is redone. */
-const BUILD_RECIPE = "collabry-faiss-build-2";
+const BUILD_RECIPE = "collabry-faiss-build-4";
 
 /**
- * faiss-node 0.5.1's `search` never frees its copy of the query (`xq`): about 1.5 KB leaks per
- * call, which adds up to megabytes per question for a student with many sources. The one-line
- * fix is applied to the unpacked source before compiling (idempotent; nothing is committed).
+ * Declared before the index classes: a reader of serialised indexes straight from JS memory, and
+ * the exact inner-product scan used for single queries on flat indexes. FAISS 1.7.3 scans one
+ * query on one thread with the SSE2 kernels of a generic build (~4.5 GB/s); this scan splits the
+ * rows over the OpenMP threads and is compiled for AVX2/FMA too (picked at load time), which
+ * brings a 100k x 384 scan close to the time it takes just to read the vectors.
+ */
+const BUFFER_READER = `
+// Reads a serialised index in place from JavaScript memory (no intermediate copy of a large index).
+struct CollabryBufferReader : faiss::IOReader
+{
+  const uint8_t *data;
+  size_t size;
+  size_t position = 0;
+  CollabryBufferReader(const uint8_t *data_, size_t size_) : data(data_), size(size_) {}
+  size_t operator()(void *ptr, size_t itemSize, size_t items) override
+  {
+    if (position >= size || itemSize == 0) return 0;
+    size_t remaining = (size - position) / itemSize;
+    if (remaining < items) items = remaining;
+    std::memcpy(ptr, data + position, itemSize * items);
+    position += itemSize * items;
+    return items;
+  }
+};
+
+__attribute__((target_clones("arch=haswell", "default")))
+static void collabryDots(const float *rows, const float *query, size_t d, size_t n, float *out)
+{
+  for (size_t r = 0; r < n; r++)
+  {
+    const float *row = rows + r * d;
+    float sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (size_t i = 0; i < d; i++) sum += row[i] * query[i];
+    out[r] = sum;
+  }
+}
+
+// Top k of one query by inner product, best first (FAISS's order); missing results get label -1.
+static void collabryScanIP(const float *xb, size_t n, size_t d, const float *query, size_t k, float *distances, faiss::idx_t *labels)
+{
+  using Heap = faiss::CMin<float, faiss::idx_t>;
+  // Below a few thousand rows a second thread costs more than it saves.
+  const int threads = n < 8192 ? 1 : omp_get_max_threads();
+  std::vector<float> heapScores(threads * k);
+  std::vector<faiss::idx_t> heapLabels(threads * k);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const size_t low = n * t / threads, high = n * (t + 1) / threads;
+    float *scores = heapScores.data() + t * k;
+    faiss::idx_t *ids = heapLabels.data() + t * k;
+    faiss::heap_heapify<Heap>(k, scores, ids);
+    float block[256];
+    for (size_t start = low; start < high; start += 256)
+    {
+      const size_t m = std::min<size_t>(256, high - start);
+      collabryDots(xb + start * d, query, d, m, block);
+      for (size_t j = 0; j < m; j++)
+        if (block[j] > scores[0]) faiss::heap_replace_top<Heap>(k, scores, ids, block[j], start + j);
+    }
+  }
+  faiss::heap_heapify<Heap>(k, distances, labels);
+  for (size_t i = 0; i < threads * k; i++)
+    if (heapLabels[i] >= 0 && heapScores[i] > distances[0])
+      faiss::heap_replace_top<Heap>(k, distances, labels, heapScores[i], heapLabels[i]);
+  faiss::heap_reorder<Heap>(k, distances, labels);
+}
+`;
+
+/** Methods added to every index class: typed-array add/search and search-time parameters. */
+const TYPED_METHODS = `
+  static bool collabryFloats(const Napi::Env &env, const Napi::Value &value, size_t d, Napi::Float32Array &out)
+  {
+    if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    {
+      Napi::TypeError::New(env, "Expected a Float32Array.").ThrowAsJavaScriptException();
+      return false;
+    }
+    out = value.As<Napi::Float32Array>();
+    if (d == 0 || out.ElementLength() % d != 0)
+    {
+      Napi::Error::New(env, "The Float32Array length is not a multiple of the dimension.").ThrowAsJavaScriptException();
+      return false;
+    }
+    return true;
+  }
+
+  Napi::Value addFloat32(const Napi::CallbackInfo &info)
+  {
+    Napi::Env env = info.Env();
+    Napi::Float32Array vectors;
+    if (info.Length() != 1 || !collabryFloats(env, info[0], index_->d, vectors)) return env.Undefined();
+    try
+    {
+      index_->add(vectors.ElementLength() / index_->d, vectors.Data());
+    }
+    catch (const faiss::FaissException &ex)
+    {
+      Napi::Error::New(env, ex.what()).ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value trainFloat32(const Napi::CallbackInfo &info)
+  {
+    Napi::Env env = info.Env();
+    Napi::Float32Array vectors;
+    if (info.Length() != 1 || !collabryFloats(env, info[0], index_->d, vectors)) return env.Undefined();
+    try
+    {
+      index_->train(vectors.ElementLength() / index_->d, vectors.Data());
+    }
+    catch (const faiss::FaissException &ex)
+    {
+      Napi::Error::New(env, ex.what()).ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value searchFloat32(const Napi::CallbackInfo &info)
+  {
+    Napi::Env env = info.Env();
+    Napi::Float32Array queries;
+    if (info.Length() != 2 || !collabryFloats(env, info[0], index_->d, queries)) return env.Undefined();
+    if (!info[1].IsNumber())
+    {
+      Napi::TypeError::New(env, "Invalid the second argument type, must be a Number.").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const int64_t k = info[1].As<Napi::Number>().Int64Value();
+    if (k <= 0 || k > index_->ntotal || index_->ntotal > 2147483647)
+    {
+      Napi::Error::New(env, "k must be between 1 and ntotal (" + std::to_string(index_->ntotal) + ").")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const size_t nq = queries.ElementLength() / index_->d;
+    std::vector<idx_t> labels(nq * k);
+    auto distances = Napi::Float32Array::New(env, nq * k);
+    try
+    {
+      auto *flat = dynamic_cast<faiss::IndexFlatIP *>(index_.get());
+      if (flat != nullptr && nq == 1)
+        collabryScanIP(flat->get_xb(), flat->ntotal, flat->d, queries.Data(), k, distances.Data(), labels.data());
+      else
+        index_->search(nq, queries.Data(), k, distances.Data(), labels.data());
+    }
+    catch (const faiss::FaissException &ex)
+    {
+      Napi::Error::New(env, ex.what()).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto positions = Napi::Int32Array::New(env, nq * k);
+    for (size_t i = 0; i < nq * k; i++) positions[i] = static_cast<int32_t>(labels[i]);
+    Napi::Object results = Napi::Object::New(env);
+    results.Set("distances", distances);
+    results.Set("labels", positions);
+    return results;
+  }
+
+  Napi::Value setSearchParameter(const Napi::CallbackInfo &info)
+  {
+    Napi::Env env = info.Env();
+    if (info.Length() != 2 || !info[0].IsString() || !info[1].IsNumber())
+    {
+      Napi::TypeError::New(env, "Expected a parameter name and a number.").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    try
+    {
+      faiss::ParameterSpace().set_index_parameter(
+          index_.get(), info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Number>().DoubleValue());
+    }
+    catch (const faiss::FaissException &ex)
+    {
+      Napi::Error::New(env, ex.what()).ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
+
+`;
+
+/** A patch step: `from` must occur in the pristine source (else the build stops), `to` replaces it. */
+const PATCHES = [
+  {
+    // search() never frees its copy of the query (about 1.5 KB per call).
+    what: "query-buffer leak in search()",
+    from: "    delete[] I;\n    delete[] D;\n\n    Napi::Object results = Napi::Object::New(env);\n",
+    to: "    delete[] I;\n    delete[] D;\n    delete[] xq;\n\n    Napi::Object results = Napi::Object::New(env);\n",
+  },
+  {
+    what: "headers",
+    from: "#include <faiss/impl/IDSelector.h>\n",
+    to: `#include <faiss/impl/IDSelector.h>\n#include <faiss/AutoTune.h>\n#include <faiss/utils/Heap.h>\n#include <omp.h>\n#include <algorithm>\n#include <cstring>\n#include <vector>\n${BUFFER_READER}`,
+  },
+  {
+    // fromBuffer copied the bytes twice and never freed its reader: a large index leaked its size per load.
+    what: "fromBuffer copies and leak",
+    from:
+      "    auto buffer = Napi::Buffer<uint8_t>::Copy(env, info[0].As<Napi::Buffer<uint8_t>>().Data(), info[0].As<Napi::Buffer<uint8_t>>().Length());\n" +
+      "    faiss::VectorIOReader *reader = new faiss::VectorIOReader();\n" +
+      "    reader->data = std::vector<uint8_t>(buffer.Data(), buffer.Data() + buffer.Length());\n",
+    to:
+      "    auto source = info[0].As<Napi::Buffer<uint8_t>>();\n" +
+      "    CollabryBufferReader readerInPlace(source.Data(), source.Length());\n" +
+      "    CollabryBufferReader *reader = &readerInPlace;\n",
+  },
+  {
+    // toBuffer never freed its writer: every serialisation leaked the index's size.
+    what: "toBuffer leak",
+    from: "    faiss::VectorIOWriter *writer = new faiss::VectorIOWriter();\n",
+    to: "    faiss::VectorIOWriter writerOnStack;\n    faiss::VectorIOWriter *writer = &writerOnStack;\n",
+  },
+  {
+    what: "typed-array methods",
+    from: "protected:\n  std::unique_ptr<faiss::Index> index_;\n",
+    to: `${TYPED_METHODS}protected:\n  std::unique_ptr<faiss::Index> index_;\n`,
+  },
+];
+
+const REGISTERED = ["addFloat32", "trainFloat32", "searchFloat32", "setSearchParameter"];
+
+/**
+ * faiss-node 0.5.1 leaks in search/fromBuffer/toBuffer, only takes number[] (one N-API call per
+ * float), and cannot set search-time parameters (HNSW efSearch, IVF nprobe). The unpacked source is
+ * patched before compiling; the pristine source is kept beside it so a newer recipe starts over.
  */
 function patchSource() {
   const file = join(pkgDir, "src", "faiss.cc");
-  const source = readFileSync(file, "utf8");
-  if (source.includes("delete[] xq;")) return;
-  const anchor =
-    '    delete[] I;\n    delete[] D;\n\n    Napi::Object results = Napi::Object::New(env);\n    results.Set("distances", arr_distances);';
-  if (!source.includes(anchor))
-    fail("faiss-node's search() is not what this build expects; check the query-buffer patch.");
-  writeFileSync(
-    file,
-    source.replace(anchor, anchor.replace("    delete[] D;\n", "    delete[] D;\n    delete[] xq;\n")),
+  const pristine = `${file}.orig`;
+  if (!existsSync(pristine)) copyFileSync(file, pristine);
+  let source = readFileSync(pristine, "utf8");
+  // A source patched by an older recipe (before the pristine copy was kept) only had the leak fix.
+  source = source.replace("    delete[] D;\n    delete[] xq;\n", "    delete[] D;\n");
+  for (const patch of PATCHES) {
+    if (!source.includes(patch.from)) fail(`faiss-node's source is not what this build expects (${patch.what}).`);
+    source = source.replace(patch.from, patch.to);
+  }
+  const classes = [...source.matchAll(/InstanceMethod\("toBuffer", &(\w+)::toBuffer\),\n/g)];
+  if (classes.length !== 3) fail("faiss-node's source is not what this build expects (index classes).");
+  source = source.replace(
+    /InstanceMethod\("toBuffer", &(\w+)::toBuffer\),\n/g,
+    (line, name) =>
+      line + REGISTERED.map((method) => `      InstanceMethod("${method}", &${name}::${method}),\n`).join(""),
   );
+  writeFileSync(file, source);
 }
 
 /** binding.gyp of our own: node-gyp compiles faiss-node's single source file against the static FAISS. */
