@@ -25,26 +25,20 @@
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { signDevToken } from "#infra/local/dev-secret.ts";
+import { startEngine, startStub } from "./load/children.ts";
 import { LoadRecorder } from "./load/client.ts";
 import { checkData, type DataCheckReport } from "./load/data-check.ts";
 import { type LoadOptions, parseLoadOptions, USAGE, UsageError } from "./load/options.ts";
-import {
-  type ChildHandle,
-  type LogSummary,
-  machinePressure,
-  monitorProcess,
-  spawnReadyChild,
-} from "./load/processes.ts";
+import { type ChildHandle, type LogSummary, machinePressure, monitorProcess } from "./load/processes.ts";
 import { engineLag, mainThreadReport, routeReport, streamReport, timeline, timeToFirstToken } from "./load/report.ts";
 import { percentiles, preciseNow, round } from "./load/stats.ts";
-import { STUB_MODEL, type StubTiming, TIMINGS_PATH } from "./load/stub-protocol.ts";
+import { type StubTiming, TIMINGS_PATH } from "./load/stub-protocol.ts";
 import { type RunState, runUser, setUpUser, type UserLedger } from "./load/users.ts";
 
-const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RESULTS = new URL("./load/results.json", import.meta.url);
 
 // The histogram measures whole timer intervals, so the resolution itself is subtracted to get lag.
@@ -55,81 +49,6 @@ const TARGETS = { five_xx: 0, lost_writes: 0, ttft_overhead_p95_ms: 50 };
 
 function log(message: string): void {
   process.stderr.write(`[load] ${message}\n`);
-}
-
-/** Only what a Node child needs to run; nothing else of this shell (MONGO_URI, LLM keys…) may reach it. */
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of ["PATH", "HOME", "TMPDIR", "LANG", "TZ"]) {
-    const value = process.env[name];
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
-
-function parseReady<T>(line: string, check: (value: Record<string, unknown>) => T | undefined): T | undefined {
-  try {
-    const parsed: unknown = JSON.parse(line);
-    if (typeof parsed !== "object" || parsed === null) return undefined;
-    const record = parsed as Record<string, unknown>;
-    return record.ready === true ? check(record) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function startStub(options: LoadOptions): Promise<ChildHandle<{ baseUrl: string }>> {
-  return spawnReadyChild({
-    name: "stub model",
-    script: fileURLToPath(new URL("./load/stub-model.ts", import.meta.url)),
-    cwd: REPO_ROOT,
-    env: { ...baseEnv(), LOAD_STUB_SHAPE: JSON.stringify(options.stub) },
-    readyTimeoutMs: 30_000,
-    parseReady: (line) =>
-      parseReady(line, (record) =>
-        typeof record.port === "number" ? { baseUrl: `http://127.0.0.1:${record.port}` } : undefined,
-      ),
-  });
-}
-
-async function startEngine(
-  dataDir: string,
-  secret: string,
-  stubUrl: string,
-  cpuProfileDir: string | undefined,
-): Promise<ChildHandle<{ url: string }>> {
-  return spawnReadyChild({
-    name: "engine",
-    script: fileURLToPath(new URL("./load/engine-process.ts", import.meta.url)),
-    cwd: REPO_ROOT,
-    ...(cpuProfileDir ? { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", resolve(cpuProfileDir)] } : {}),
-    env: {
-      ...baseEnv(),
-      HOST: "127.0.0.1",
-      PORT: "0",
-      DATA_DIR: dataDir,
-      STAGE: "load",
-      JWT_SECRET_KEY: secret,
-      LLM_BASE_URL: `${stubUrl}/v1`,
-      LLM_MODEL: STUB_MODEL,
-      LOG_LEVEL: "WARN",
-      PRINT_DEV_TOKEN: "false",
-      // The limits protect a real deployment from one student; here they would only measure 429s.
-      RATE_LIMIT_CHAT_PER_MINUTE: "0",
-      RATE_LIMIT_GENERATE_PER_MINUTE: "0",
-      RATE_LIMIT_UPLOAD_PER_MINUTE: "0",
-      RATE_LIMIT_READ_PER_MINUTE: "0",
-      QUOTA_TOKENS_FREE: "0",
-    },
-    // A cold `tsx` start compiles the whole engine; on a busy machine that takes a while.
-    readyTimeoutMs: 90_000,
-    parseReady: (line) =>
-      parseReady(line, (record) => {
-        // Traffic goes only to loopback: refuse anything else the child might report.
-        if (typeof record.url !== "string" || !record.url.startsWith("http://127.0.0.1:")) return undefined;
-        return { url: record.url };
-      }),
-  });
 }
 
 async function getJson(url: string): Promise<{ status: number; body: unknown }> {
@@ -144,11 +63,16 @@ async function run(options: LoadOptions, interrupted: () => boolean): Promise<Re
   let stub: ChildHandle<{ baseUrl: string }> | undefined;
   let engine: ChildHandle<{ url: string }> | undefined;
   try {
-    stub = await startStub(options);
+    stub = await startStub(options.stub);
     log(`stub model on ${stub.ready.baseUrl} (pid ${stub.pid})`);
     const secret = randomBytes(32).toString("base64url");
     const bootStarted = performance.now();
-    engine = await startEngine(join(workDir, "data"), secret, stub.ready.baseUrl, options.cpuProfileDir);
+    engine = await startEngine({
+      dataDir: join(workDir, "data"),
+      secret,
+      stubUrl: stub.ready.baseUrl,
+      cpuProfileDir: options.cpuProfileDir,
+    });
     const baseUrl = engine.ready.url;
     log(`engine on ${baseUrl} (pid ${engine.pid}, ready in ${Math.round(performance.now() - bootStarted)} ms)`);
     const healthBefore = await getJson(`${baseUrl}/health`);

@@ -26,6 +26,15 @@ export interface StubShape {
   tokenDelayMs: number;
 }
 
+/** A hosted model's first token after 30–60 ms and ~15 ms per token is what the issue calls realistic. */
+export const REALISTIC_STUB: StubShape = {
+  firstTokenMinMs: 30,
+  firstTokenMaxMs: 60,
+  tokensMin: 20,
+  tokensMax: 40,
+  tokenDelayMs: 15,
+};
+
 export const USAGE = `npm run load -- [--users 100] [--duration 45] [--think-ms 500] [--ramp 3] [--drain 60] [--seed 1]
                         [--cpu-prof DIR]
 
@@ -64,8 +73,7 @@ export function parseLoadOptions(argv: string[]): LoadOptions | "help" {
     drainS: bounded("drain", values.drain, 60, 0, 300),
     seed: bounded("seed", values.seed, 1, 0, 2 ** 31 - 1),
     cpuProfileDir: values["cpu-prof"],
-    // A hosted model's first token after 30–60 ms and ~15 ms per token is what the issue calls realistic.
-    stub: { firstTokenMinMs: 30, firstTokenMaxMs: 60, tokensMin: 20, tokensMax: 40, tokenDelayMs: 15 },
+    stub: REALISTIC_STUB,
   };
 }
 

@@ -246,14 +246,14 @@ export function createSessionStore(store: DocumentStore, options: SessionStoreOp
         ...(message.citations && message.citations.length > 0 ? { citations: message.citations } : {}),
         ...(message.incomplete ? { incomplete: true } : {}),
       };
-      await messages.insertOne(record);
       const activity = { last_message: preview(message.content), updated_at: stored };
-      // Sessions of the original engine have no counter yet: start it from the real count.
+      // Sessions of the original engine have no counter yet: start it from the real count (this message included).
       const counter =
         typeof session.message_count === "number"
           ? { $set: activity, $inc: { message_count: 1 } }
-          : { $set: { ...activity, message_count: await messages.countDocuments({ session_id: sessionId }) } };
-      await sessions.updateOne({ _id: sessionId, user_id: userId }, counter);
+          : { $set: { ...activity, message_count: (await messages.countDocuments({ session_id: sessionId })) + 1 } };
+      // Both writes are issued together so that they share one flush to disk (group commit).
+      await Promise.all([messages.insertOne(record), sessions.updateOne({ _id: sessionId, user_id: userId }, counter)]);
       return toMessage(record);
     },
   };

@@ -151,9 +151,18 @@ export function createCopilot(deps: CopilotDeps) {
       const history = await deps.sessions.messages(request.userId, request.sessionId, {
         limit: HISTORY_WINDOW_MESSAGES,
       });
-      await deps.sessions.append(request.userId, request.sessionId, { role: "user", content: request.message });
+      // The student's message is stored while the model call starts: its write (and flush to disk)
+      // overlaps the model's first-token delay instead of preceding it. No token reaches the client
+      // before the message is stored, and a failed store fails the reply.
+      const userMessageStored = deps.sessions.append(request.userId, request.sessionId, {
+        role: "user",
+        content: request.message,
+      });
+      // Awaited below; this only keeps a rejection from being reported as unhandled meanwhile.
+      userMessageStored.catch(() => undefined);
       const artifact = deps.artifacts ? detectArtifact(request.message) : undefined;
       if (deps.artifacts && artifact) {
+        await userMessageStored;
         const reply = await replyWithArtifact(deps.artifacts, artifact, request, logger);
         await deps.sessions.append(request.userId, request.sessionId, {
           role: "assistant",
@@ -205,7 +214,10 @@ export function createCopilot(deps: CopilotDeps) {
         for await (const chunk of source) {
           if (chunk.usage) usage = chunk.usage;
           if (chunk.text === "") continue;
-          if (timeToFirstTokenMs === undefined) timeToFirstTokenMs = performance.now() - started;
+          if (timeToFirstTokenMs === undefined) {
+            await userMessageStored;
+            timeToFirstTokenMs = performance.now() - started;
+          }
           text += chunk.text;
           if (request.onToken && !clientGone) {
             try {
@@ -216,6 +228,8 @@ export function createCopilot(deps: CopilotDeps) {
           }
         }
       } catch (error) {
+        // A failed store of the student's message is the reply's error, not the model's.
+        await userMessageStored;
         deps.metrics.record("ModelErrors", 1);
         logger.warn("generation failed", {
           session_id: request.sessionId,
@@ -240,6 +254,7 @@ export function createCopilot(deps: CopilotDeps) {
           ...(degraded.notice ? { degraded: degraded.notice } : {}),
         };
       }
+      await userMessageStored;
       if (text.trim() !== "") {
         await deps.sessions.append(request.userId, request.sessionId, { role: "assistant", content: text, citations });
       }

@@ -75,10 +75,19 @@ export interface Collection<T extends StoredDocument = StoredDocument> {
   deleteMany(filter: Filter): Promise<number>;
 }
 
+export interface CollectionOptions {
+  /**
+   * "relaxed": a write may be acknowledged before it reaches the disk (it survives a process crash,
+   * not a power loss). For counters whose last increments may be lost (rate-limit windows), never
+   * for user data. Default "acknowledged": a resolved write is durable.
+   */
+  durability?: "acknowledged" | "relaxed";
+}
+
 export interface DocumentStore {
   /** Name of the adapter, for /health ("mongodb" or "embedded"). */
   readonly kind: "mongodb" | "embedded";
-  collection<T extends StoredDocument = StoredDocument>(name: string): Collection<T>;
+  collection<T extends StoredDocument = StoredDocument>(name: string, options?: CollectionOptions): Collection<T>;
   /** Creates indexes if missing; safe to call on every start. */
   ensureIndexes(collection: string, indexes: IndexSpec[]): Promise<void>;
   /** Cheap liveness check used by /health; throws when the store is unreachable. */

@@ -227,4 +227,78 @@ for (let i = 0; ; i++) {
     expect(await messages.countDocuments({ _id: "after-crash" })).toBe(1);
     await store.close();
   }, 30_000);
+
+  it("acknowledges a write only after the WAL is flushed, one flush for writes of the same moment", async () => {
+    // Prepare
+    const flushes: Array<{ path: string; release: () => void }> = [];
+    const store = await openEmbeddedStore({
+      dir: freshDir(),
+      syncFile: (path) => new Promise<void>((release) => flushes.push({ path, release })),
+    });
+    const messages = store.collection("chat_messages");
+    const settled: string[] = [];
+
+    // Act
+    const first = messages.insertOne({ _id: "a", session_id: "s1" }).then(() => settled.push("a"));
+    const second = messages.insertOne({ _id: "b", session_id: "s1" }).then(() => settled.push("b"));
+    await new Promise((resolve) => setImmediate(resolve));
+    const beforeFlush = [...settled];
+    const visibleBeforeFlush = await messages.countDocuments({ session_id: "s1" });
+    for (const flush of flushes.splice(0)) flush.release();
+    await Promise.all([first, second]);
+
+    // Assess
+    expect(beforeFlush).toEqual([]);
+    expect(visibleBeforeFlush).toBe(2);
+    expect(settled.sort()).toEqual(["a", "b"]);
+    const close = store.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const flush of flushes.splice(0)) flush.release();
+    await close;
+  });
+
+  it("never lets a flush cover a commit made after it started", async () => {
+    // Prepare
+    const flushes: Array<() => void> = [];
+    const store = await openEmbeddedStore({
+      dir: freshDir(),
+      syncFile: () => new Promise<void>((release) => flushes.push(release)),
+    });
+    const messages = store.collection("chat_messages");
+    const settled: string[] = [];
+    const first = messages.insertOne({ _id: "a", session_id: "s1" }).then(() => settled.push("a"));
+    await new Promise((resolve) => setImmediate(resolve));
+
+    // Act: "b" commits while the flush for "a" is running
+    const second = messages.insertOne({ _id: "b", session_id: "s1" }).then(() => settled.push("b"));
+    flushes.shift()?.();
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    const afterFirstFlush = [...settled];
+    flushes.shift()?.();
+    await second;
+
+    // Assess
+    expect(afterFirstFlush).toEqual(["a"]);
+    expect(settled).toEqual(["a", "b"]);
+    const close = store.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const release of flushes.splice(0)) release();
+    await close;
+  });
+
+  it("fails a write whose flush failed, and acknowledges relaxed collections at commit", async () => {
+    // Prepare
+    const failure = Object.assign(new Error("disk gone"), { code: "EIO" });
+    const store = await openEmbeddedStore({ dir: freshDir(), syncFile: () => Promise.reject(failure) });
+
+    // Act
+    const durable = store.collection("chat_messages").insertOne({ _id: "a", session_id: "s1" });
+    const relaxed = store.collection("rate_limits", { durability: "relaxed" }).insertOne({ _id: "w1", count: 1 });
+
+    // Assess
+    await expect(durable).rejects.toThrow("disk gone");
+    await expect(relaxed).resolves.toBeUndefined();
+    await store.close();
+  });
 });

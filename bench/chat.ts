@@ -1,0 +1,247 @@
+// Chat overhead bench (issue #7 item 5): the engine's share of time to first token on the
+// notebook's chat path (POST /ai/sessions/{id}/chat/stream) at 1, 10 and 100 concurrent streams.
+//
+// Overhead per stream = client TTFT − the stub model's own first-token delay (arrival of the
+// completion request → its first token leaving), both measured per request and matched by the
+// `[load:…]` key, exactly as `npm run load` does (scripts/load/report.ts). The engine runs as its
+// own process (scripts/load/engine-process.ts) with rate limits and quotas on (high enough never
+// to refuse), so every check on the path before the model call is exercised. The baseline, in
+// the same run and against the same stub, is bench/chat/proxy-floor.ts: a bare Node http server
+// that relays the stub's tokens as SSE with no engine work — the floor of Node + loopback + SSE.
+//
+// Usage: npm run bench:chat [-- --seconds 10]   (seconds per concurrency level and server)
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { signDevToken } from "#infra/local/dev-secret.ts";
+import { baseEnv, parseReady, REPO_ROOT, startEngine, startStub } from "../scripts/load/children.ts";
+import { engineClient, LoadRecorder } from "../scripts/load/client.ts";
+import { REALISTIC_STUB } from "../scripts/load/options.ts";
+import { type ChildHandle, spawnReadyChild } from "../scripts/load/processes.ts";
+import { timeToFirstToken } from "../scripts/load/report.ts";
+import { type StubTiming, TIMINGS_PATH } from "../scripts/load/stub-protocol.ts";
+import type { StreamSample } from "../scripts/load/users.ts";
+import { type Figure, figure } from "./figures.ts";
+import { round } from "./stats.ts";
+
+const RESULTS = new URL("./results-chat.json", import.meta.url);
+const CONCURRENCY = [1, 10, 100] as const;
+const TARGET_P95_MS = 50;
+const STREAM_ROUTE = "POST /ai/sessions/{id}/chat/stream";
+
+type Server = "engine" | "floor";
+
+interface Level {
+  server: Server;
+  concurrency: number;
+  loadAverage1m: number;
+  streams: StreamSample[];
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench:chat] ${message}\n`);
+}
+
+function options(): { seconds: number } {
+  const { values } = parseArgs({ options: { seconds: { type: "string" } }, strict: true });
+  const seconds = values.seconds === undefined ? 10 : Number(values.seconds);
+  if (!Number.isInteger(seconds) || seconds < 2 || seconds > 60) throw new Error("--seconds must be 2..60");
+  return { seconds };
+}
+
+async function startFloor(stubUrl: string): Promise<ChildHandle<{ url: string }>> {
+  return spawnReadyChild({
+    name: "floor proxy",
+    script: fileURLToPath(new URL("./chat/proxy-floor.ts", import.meta.url)),
+    cwd: REPO_ROOT,
+    env: { ...baseEnv(), FLOOR_STUB_URL: stubUrl },
+    readyTimeoutMs: 30_000,
+    parseReady: (line) =>
+      parseReady(line, (record) => (typeof record.url === "string" ? { url: record.url } : undefined)),
+  });
+}
+
+interface BenchUser {
+  token: string;
+  sessionId: string;
+}
+
+async function createUsers(engineUrl: string, secret: string, count: number): Promise<BenchUser[]> {
+  return Promise.all(
+    Array.from({ length: count }, async (_, index) => {
+      const token = await signDevToken(secret, { userId: `bench-chat-${index}`, ttlSeconds: 3_600 });
+      const response = await fetch(`${engineUrl}/ai/sessions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ title: `bench ${index}` }),
+      });
+      if (response.status !== 200) throw new Error(`session create answered ${response.status}`);
+      const { id } = (await response.json()) as { id: string };
+      return { token, sessionId: id };
+    }),
+  );
+}
+
+/** `concurrency` users each stream back to back for `seconds`; returns every stream they made. */
+async function drive(
+  baseUrl: string,
+  server: Server,
+  users: BenchUser[],
+  concurrency: number,
+  seconds: number,
+  label: string,
+): Promise<StreamSample[]> {
+  const recorder = new LoadRecorder();
+  const streams: StreamSample[] = [];
+  const deadline = Date.now() + seconds * 1000;
+  await Promise.all(
+    users.slice(0, concurrency).map(async (user, index) => {
+      const client = engineClient(baseUrl, user.token, recorder);
+      for (let turn = 0; Date.now() < deadline; turn += 1) {
+        const key = `${server}-${label}-u${index}-${turn}`;
+        const result = await client.stream(
+          STREAM_ROUTE,
+          `/ai/sessions/${user.sessionId}/chat/stream`,
+          { message: `Explain photosynthesis briefly [load:${key}]` },
+          "session",
+        );
+        streams.push({
+          kind: "session",
+          key,
+          outcome: result.outcome,
+          startedAt: result.startedAt,
+          firstTokenAt: result.firstTokenAt,
+          latencyMs: result.latencyMs,
+          sawDone: result.sawDone,
+          errorEvent: result.events.includes("error"),
+        });
+      }
+    }),
+  );
+  return streams;
+}
+
+function overheadFigures(levels: Level[], timings: StubTiming[]): { figures: Figure[]; detail: unknown[] } {
+  const figures: Figure[] = [];
+  const detail: unknown[] = [];
+  for (const concurrency of CONCURRENCY) {
+    const engine = levels.find((level) => level.server === "engine" && level.concurrency === concurrency);
+    const floor = levels.find((level) => level.server === "floor" && level.concurrency === concurrency);
+    if (!engine || !floor) continue;
+    const { samples: _engineSamples, ...engineReport } = timeToFirstToken(engine.streams, timings);
+    const { samples: _floorSamples, ...floorReport } = timeToFirstToken(floor.streams, timings);
+    const failed = (streams: StreamSample[]) =>
+      streams.filter((stream) => stream.outcome !== 200 || !stream.sawDone || stream.errorEvent).length;
+    detail.push({
+      concurrency,
+      load_average_1m: { engine: engine.loadAverage1m, floor: floor.loadAverage1m },
+      engine: { streams: engine.streams.length, failed: failed(engine.streams), ...engineReport },
+      floor: { streams: floor.streams.length, failed: failed(floor.streams), ...floorReport },
+    });
+    for (const [name, p] of [
+      ["p50", "p50"],
+      ["p95", "p95"],
+      ["p99", "p99"],
+    ] as const) {
+      figures.push(
+        figure({
+          id: `chat.overhead.c${concurrency}.${name}_ms`,
+          label: `chat TTFT engine overhead ${name}, ${concurrency} concurrent stream${concurrency > 1 ? "s" : ""}`,
+          unit: "ms",
+          value: engineReport.engine_overhead_ms[p],
+          better: "lower",
+          baseline: { label: "bare Node SSE proxy of the stub", value: floorReport.engine_overhead_ms[p] },
+          ...(concurrency === 100 && name === "p95" ? { target: { op: "<=" as const, value: TARGET_P95_MS } } : {}),
+          note: `${engineReport.streams_timed} streams, load average ${engine.loadAverage1m}`,
+        }),
+      );
+    }
+  }
+  return { figures, detail };
+}
+
+async function main(): Promise<void> {
+  const { seconds } = options();
+  const startedAt = new Date();
+  const workDir = await mkdtemp(join(tmpdir(), "collabry-bench-chat-"));
+  const children: Array<ChildHandle<unknown>> = [];
+  try {
+    const stub = await startStub(REALISTIC_STUB);
+    children.push(stub);
+    const secret = randomBytes(32).toString("base64url");
+    const [engine, floor] = await Promise.all([
+      startEngine({
+        dataDir: join(workDir, "data"),
+        secret,
+        stubUrl: stub.ready.baseUrl,
+        cpuProfileDir: process.env.BENCH_CHAT_CPU_PROF,
+        // Limits on, never refusing: the checks run on every request as in a deployment.
+        env: {
+          RATE_LIMIT_CHAT_PER_MINUTE: "100000",
+          RATE_LIMIT_READ_PER_MINUTE: "100000",
+          QUOTA_TOKENS_FREE: "1000000000",
+        },
+      }),
+      startFloor(stub.ready.baseUrl),
+    ]);
+    children.push(engine, floor);
+    log(`engine ${engine.ready.url}, floor ${floor.ready.url}, stub ${stub.ready.baseUrl}`);
+    const users = await createUsers(engine.ready.url, secret, Math.max(...CONCURRENCY));
+    // Warm-up (JIT, first connections to the stub), not counted.
+    for (const [server, url] of [
+      ["engine", engine.ready.url],
+      ["floor", floor.ready.url],
+    ] as const) {
+      await drive(url, server, users, 10, 2, "warm");
+    }
+    const levels: Level[] = [];
+    for (const concurrency of CONCURRENCY) {
+      // The floor first, then the engine, at each level: both see the machine in the same state.
+      for (const [server, url] of [
+        ["floor", floor.ready.url],
+        ["engine", engine.ready.url],
+      ] as const) {
+        const loadAverage1m = round(loadavg()[0] ?? 0, 2);
+        const streams = await drive(url, server, users, concurrency, seconds, `c${concurrency}`);
+        levels.push({ server, concurrency, loadAverage1m, streams });
+        log(`${server} c${concurrency}: ${streams.length} streams (load average ${loadAverage1m})`);
+      }
+    }
+    const timings = (await (await fetch(`${stub.ready.baseUrl}${TIMINGS_PATH}`)).json()) as StubTiming[];
+    const { figures, detail } = overheadFigures(levels, timings);
+    const report = {
+      benchmark: "chat",
+      generated_at: startedAt.toISOString(),
+      config: {
+        seconds_per_level: seconds,
+        concurrency: CONCURRENCY,
+        route: STREAM_ROUTE,
+        stub_model: REALISTIC_STUB,
+        engine: "local runtime, embedded store in a temp DATA_DIR, rate limits and quotas on",
+        machine: { node: process.version, cpus: cpus().length, load_average_1m_at_end: round(loadavg()[0] ?? 0, 2) },
+      },
+      figures,
+      levels: detail,
+      engine_logs: engine.logs,
+    };
+    await writeFile(RESULTS, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ figures, levels: detail }, null, 2)}\n`);
+    log(`written to ${fileURLToPath(RESULTS)}`);
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(
+      `[bench:chat] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);
