@@ -605,6 +605,8 @@ function project(doc: Doc, projection: Record<string, 1>): Doc {
 
 /** Applies an operator update in place; returns whether anything changed. */
 function applyUpdate(doc: Doc, update: Update, inserting: boolean): boolean {
+  const simple = applyScalarUpdate(doc, update, inserting);
+  if (simple !== undefined) return simple;
   const operators: Record<string, unknown> = {};
   for (const [op, fields] of Object.entries(update)) {
     if (!op.startsWith("$")) throw new Error(`update must use operators, got field "${op}"`);
@@ -617,6 +619,90 @@ function applyUpdate(doc: Doc, update: Update, inserting: boolean): boolean {
   }
   if (Object.keys(operators).length === 0) return false;
   return applyMingoUpdate(doc, operators).length > 0;
+}
+
+type Scalar = string | number | boolean | null | Date;
+
+function isScalar(value: unknown): value is Scalar {
+  return (
+    value === null ||
+    value instanceof Date ||
+    typeof value === "string" ||
+    typeof value === "boolean" ||
+    (typeof value === "number" && Number.isFinite(value))
+  );
+}
+
+function sameScalar(a: Scalar | undefined, b: Scalar): boolean {
+  if (a instanceof Date || b instanceof Date) {
+    return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  }
+  return a === b;
+}
+
+/**
+ * The updates nearly every write makes — `$set` of scalars and `$inc` of numbers on plain object
+ * paths (counters, timestamps, previews) — applied without mingo, whose update compiles its
+ * operators on every call (8% of the engine's CPU under chat load). Returns undefined, having
+ * changed nothing, for anything else (arrays on the path, objects as values, other operators,
+ * overlapping paths), which mingo then applies with MongoDB's full semantics.
+ */
+function applyScalarUpdate(doc: Doc, update: Update, inserting: boolean): boolean | undefined {
+  const steps: Array<{ path: string[]; op: "$set" | "$inc"; value: Scalar }> = [];
+  for (const [op, fields] of Object.entries(update)) {
+    if (op === "$setOnInsert" && !inserting) continue;
+    if ((op !== "$set" && op !== "$inc" && op !== "$setOnInsert") || !isPlainObject(fields)) return undefined;
+    for (const [field, value] of Object.entries(fields)) {
+      if (op === "$inc" ? typeof value !== "number" || !Number.isFinite(value) : !isScalar(value)) return undefined;
+      const path = field.split(".");
+      if (path.some((part) => part === "" || part.startsWith("$") || /^\d+$/.test(part))) return undefined;
+      steps.push({ path, op: op === "$inc" ? "$inc" : "$set", value: value as Scalar });
+    }
+  }
+  if (steps.length === 0) return undefined;
+  const keys = steps.map((step) => step.path.join("."));
+  for (const key of keys) {
+    if (keys.some((other) => other !== key && (other.startsWith(`${key}.`) || key.startsWith(`${other}.`)))) {
+      return undefined;
+    }
+  }
+  if (new Set(keys).size !== keys.length) return undefined;
+  // Check every path before touching the document, so a fallback starts from the original.
+  for (const { path, op } of steps) {
+    let current: unknown = doc;
+    for (const part of path.slice(0, -1)) {
+      current = (current as Doc)[part];
+      if (current === undefined) break;
+      if (!isPlainObject(current)) return undefined;
+    }
+    if (current === undefined) continue;
+    const leaf = (current as Doc)[path[path.length - 1] as string];
+    if (leaf !== undefined && (op === "$inc" ? typeof leaf !== "number" : !isScalar(leaf))) return undefined;
+  }
+  let modified = false;
+  for (const { path, op, value } of steps) {
+    let parent = doc;
+    for (const part of path.slice(0, -1)) {
+      const next = parent[part];
+      if (isPlainObject(next)) {
+        parent = next;
+      } else {
+        const created: Doc = {};
+        parent[part] = created;
+        parent = created;
+      }
+    }
+    const last = path[path.length - 1] as string;
+    const before = parent[last] as Scalar | undefined;
+    if (op === "$inc") {
+      if (before === undefined || value !== 0) modified = true;
+      parent[last] = ((before as number | undefined) ?? 0) + (value as number);
+    } else {
+      if (before === undefined || !sameScalar(before, value)) modified = true;
+      parent[last] = value instanceof Date ? new Date(value.getTime()) : value;
+    }
+  }
+  return modified;
 }
 
 /** The document an upsert starts from: the filter's equality fields, including those under `$and` and `$eq`. */

@@ -301,4 +301,26 @@ for (let i = 0; ; i++) {
     await expect(relaxed).resolves.toBeUndefined();
     await store.close();
   });
+
+  it("applies scalar $set and $inc as MongoDB does: nested paths created, equal values no modification", async () => {
+    // Prepare
+    const store = await openEmbeddedStore({ dir: freshDir() });
+    const days = store.collection("daily_stats");
+    const at = new Date("2026-01-02T03:04:05Z");
+    await days.insertOne({ _id: "d1", tokens: 5, tags: ["a"], updated_at: at });
+
+    // Act
+    const nested = await days.updateOne({ _id: "d1" }, { $inc: { "by_type.chat": 2, tokens: 3 } });
+    const same = await days.updateOne({ _id: "d1" }, { $set: { updated_at: new Date(at.getTime()) } });
+    const intoArray = await days.updateOne({ _id: "d1" }, { $set: { "tags.0": "b" } });
+    const stored = await days.findOne({ _id: "d1" });
+
+    // Assess
+    expect(nested.modifiedCount).toBe(1);
+    expect(same.modifiedCount).toBe(0);
+    expect(intoArray.modifiedCount).toBe(1);
+    expect(stored).toMatchObject({ tokens: 8, by_type: { chat: 2 }, tags: ["b"] });
+    expect(stored?.updated_at).toEqual(at);
+    await store.close();
+  });
 });
