@@ -47,6 +47,7 @@ export function withEmbeddingCache(embedder: Embedder, cache: EmbeddingCacheStor
     get dimensions() {
       return embedder.dimensions;
     },
+    ...(embedder.fusionWeight === undefined ? {} : { fusionWeight: embedder.fusionWeight }),
     async embed(texts) {
       const keys = texts.map(keyOf);
       const results = keys.map((key) => cache.get(key));

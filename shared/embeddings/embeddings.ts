@@ -8,6 +8,11 @@ export interface Embedder {
   readonly dimensions: number;
   /** One L2-normalised vector per text, in order. */
   embed(texts: string[]): Promise<Float32Array[]>;
+  /**
+   * How far hybrid retrieval trusts this embedder's ranking next to BM25's (default 1). A hashed
+   * bag of words is a noisy sketch of the same lexical evidence BM25 scores exactly, so it counts less.
+   */
+  readonly fusionWeight?: number;
 }
 
 /** The embedding service failed or answered with something that is not a usable vector. */

@@ -51,9 +51,6 @@ interface LoadedShard {
 const MERGE_FROM_SOURCES = 8;
 const MERGED_CACHE_ENTRIES = 2;
 
-/** Reciprocal-rank fusion constant: the usual 60 keeps one list's top hit from dominating. */
-const RRF_K = 60;
-
 function dot(a: Float32Array, b: Float32Array): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += (a[i] ?? 0) * (b[i] ?? 0);
@@ -165,10 +162,10 @@ export function createRetriever(deps: RetrieverDeps) {
       const loaded = (await Promise.all(usable.map(async (record) => ({ record, loaded: await load(record) })))).filter(
         (entry): entry is { record: DocumentRecord; loaded: LoadedShard } => entry.loaded !== undefined,
       );
-      // Hybrid retrieval: the best vector hits and the best BM25 hits, fused by reciprocal rank.
+      // Hybrid retrieval: the best vector hits and the best BM25 hits, fused by normalised score.
       const depth = Math.max(k * 4, 20);
       const vectorHits: Array<{ shard: number; index: number; score: number }> = [];
-      let lexicalHits: Array<{ key: number; index: number }>;
+      let lexicalHits: Array<{ key: number; index: number; score: number }>;
       if (loaded.length >= MERGE_FROM_SOURCES) {
         const merged = mergedFor(loaded);
         for (const hit of merged.vectors.search(vector, depth, deps.embedder.model)) {
@@ -183,7 +180,7 @@ export function createRetriever(deps: RetrieverDeps) {
             if ((offsets[mid] ?? 0) <= hit.position) part = mid;
             else high = mid - 1;
           }
-          return { key: part, index: hit.position - (offsets[part] ?? 0) };
+          return { key: part, index: hit.position - (offsets[part] ?? 0), score: hit.score };
         });
       } else {
         loaded.forEach((entry, shard) => {
@@ -198,22 +195,30 @@ export function createRetriever(deps: RetrieverDeps) {
           depth,
         );
       }
-      const fused = new Map<string, { shard: number; index: number; rrf: number; cosine?: number }>();
-      vectorHits.slice(0, depth).forEach((hit, rank) => {
+      // Each list's scores are divided by its best score and summed, the vector list weighted by the
+      // embedder's `fusionWeight`. Unlike reciprocal-rank fusion this keeps how far a list's best hit
+      // stands above the rest, so a decisive BM25 match is not outvoted by the vector list's
+      // near-ties (bench/rag/quality.ts measures both).
+      const vectorWeight = deps.embedder.fusionWeight ?? 1;
+      const vectorTop = vectorHits.slice(0, depth);
+      const bestCosine = vectorTop.reduce((top, hit) => Math.max(top, hit.score), 0);
+      const bestBm25 = lexicalHits.reduce((top, hit) => Math.max(top, hit.score), 0);
+      const fused = new Map<string, { shard: number; index: number; fused: number; cosine?: number }>();
+      for (const hit of vectorTop) {
         fused.set(`${hit.shard}:${hit.index}`, {
           shard: hit.shard,
           index: hit.index,
-          rrf: 1 / (RRF_K + rank + 1),
+          fused: bestCosine > 0 ? (vectorWeight * Math.max(0, hit.score)) / bestCosine : 0,
           cosine: hit.score,
         });
-      });
-      lexicalHits.forEach((hit, rank) => {
+      }
+      for (const hit of lexicalHits) {
         const id = `${hit.key}:${hit.index}`;
-        const entry = fused.get(id) ?? { shard: hit.key, index: hit.index, rrf: 0 };
-        entry.rrf += 1 / (RRF_K + rank + 1);
+        const entry = fused.get(id) ?? { shard: hit.key, index: hit.index, fused: 0 };
+        entry.fused += bestBm25 > 0 ? hit.score / bestBm25 : 0;
         fused.set(id, entry);
-      });
-      const best = [...fused.values()].sort((a, b) => b.rrf - a.rrf).slice(0, k);
+      }
+      const best = [...fused.values()].sort((a, b) => b.fused - a.fused).slice(0, k);
 
       // Lexical-only hits get their cosine too, so `score` means the same thing on every passage.
       const missing = best.filter((hit) => hit.cosine === undefined);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createLruCache, withEmbeddingCache } from "#shared/embeddings/cache.ts";
 import type { Embedder } from "#shared/embeddings/embeddings.ts";
+import { createLocalEmbedder } from "#shared/embeddings/local.ts";
 
 /** A fake embedder that records every batch it is asked to embed. */
 function recordingEmbedder(model = "fake-model") {
@@ -30,6 +31,20 @@ describe("withEmbeddingCache", () => {
     expect(calls).toEqual([["alpha", "beta"], ["gamma"]]);
     expect(first.map((vector) => vector[0])).toEqual([5, 4, 5]);
     expect(second.map((vector) => vector[0])).toEqual([4, 5]);
+  });
+
+  it("keeps the wrapped embedder's fusion weight, so hybrid retrieval weighs its ranking the same", () => {
+    // Prepare
+    const { embedder } = recordingEmbedder();
+
+    // Act
+    const weighted = withEmbeddingCache({ ...embedder, fusionWeight: 0.5 }, new Map());
+    const plain = withEmbeddingCache(embedder, new Map());
+
+    // Assess
+    expect(weighted.fusionWeight).toBe(0.5);
+    expect(plain.fusionWeight).toBeUndefined();
+    expect(withEmbeddingCache(createLocalEmbedder()).fusionWeight).toBeLessThan(1);
   });
 
   it("keeps vectors of different models apart in a shared store", async () => {
