@@ -58,6 +58,9 @@ export interface Engine {
   close(): Promise<void>;
 }
 
+/** How long AI usage may wait in memory before it is written (see shared/usage/ledger.ts). */
+const USAGE_FLUSH_INTERVAL_MS = 1_000;
+
 export interface EngineOverrides {
   logger?: Logger;
   metrics?: EngineMetrics;
@@ -176,7 +179,8 @@ export async function createEngine(config: Config, overrides: EngineOverrides = 
     },
   });
   await ensureUsageIndexes(store);
-  const usage = createUsageLedger(store);
+  // This process lives on: usage is written behind, once a second (a Lambda writes through).
+  const usage = createUsageLedger(store, { flushIntervalMs: USAGE_FLUSH_INTERVAL_MS, logger });
   const sessions = createSessionStore(store, { maxSessionsPerUser: config.MAX_SESSIONS_PER_USER });
   // A key of its own for upload policies, derived so that it never equals the JWT secret.
   const localUploadSecret = config.DATA_BUCKET
@@ -254,6 +258,10 @@ export async function createEngine(config: Config, overrides: EngineOverrides = 
     startedAt: new Date(),
     close: async () => {
       await localQueue?.stop();
+      // Usage still in memory is written before the store closes.
+      await usage
+        .close()
+        .catch((error: unknown) => logger.error("usage not written at shutdown", { error: error as Error }));
       await store.close();
     },
   };

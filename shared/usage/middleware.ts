@@ -7,7 +7,7 @@ import { type AuthenticatedUser, bearerToken, type TokenVerifier } from "../auth
 import type { AppContext, AppEnv } from "../http/app.ts";
 import type { Logger } from "../observability/logger.ts";
 import { newObjectId } from "../store/ids.ts";
-import type { UsageLedger } from "./ledger.ts";
+import type { QuotaStanding, UsageLedger } from "./ledger.ts";
 import { runWithMeter, UsageMeter } from "./meter.ts";
 import { classifyAiOperation } from "./operations.ts";
 import { dailyTokenLimit, isQuotaExhausted, type QuotaLimits, quotaExceededError, utcDay } from "./quota.ts";
@@ -22,6 +22,8 @@ export interface UsageGateDeps {
 }
 
 const ERROR_TEXT_MAX = 300;
+/** Tokens reserved for a user's first request of the day, before there is a mean to go by. */
+const FIRST_REQUEST_TOKENS = 1_000;
 
 /** How an AI request ended, as far as its response shows. */
 export interface Outcome {
@@ -125,18 +127,28 @@ function streamErrorText(data: string): string {
 export function usageMiddleware(deps: UsageGateDeps): MiddlewareHandler<AppEnv> {
   const now = deps.now ?? (() => new Date());
 
-  async function enforceQuota(user: AuthenticatedUser, at: Date): Promise<void> {
+  /**
+   * Refuses the request when the day's tokens, with those reserved by the user's requests still
+   * running, reach the limit; otherwise reserves this request's expected tokens (the day's mean per
+   * request) and returns the function that gives them back. Between the read and the reservation
+   * nothing awaits, so N parallel requests cannot all pass on the same reading.
+   */
+  async function enforceQuota(user: AuthenticatedUser, at: Date): Promise<(() => void) | undefined> {
     const limit = dailyTokenLimit(user.tier, deps.limits);
-    if (limit === 0) return;
-    let used: number;
+    if (limit === 0) return undefined;
+    const date = utcDay(at);
+    let standing: QuotaStanding;
     try {
-      used = await deps.ledger.tokensTowardQuota(user.userId, utcDay(at));
+      standing = await deps.ledger.quotaStanding(user.userId, date);
     } catch (error) {
       // Fail open: a usage store hiccup must not take every AI feature down with it.
       deps.logger.warn("quota check failed", { error: error instanceof Error ? error.name : "unknown" });
-      return;
+      return undefined;
     }
-    if (isQuotaExhausted(used, limit)) throw quotaExceededError(used, limit, at);
+    const inFlight = deps.ledger.reservedTokens(user.userId, date);
+    if (isQuotaExhausted(standing.tokens + inFlight, limit)) throw quotaExceededError(standing.tokens, limit, at);
+    const expected = standing.averageTokensPerOperation > 0 ? standing.averageTokensPerOperation : FIRST_REQUEST_TOKENS;
+    return deps.ledger.reserve(user.userId, date, Math.ceil(expected));
   }
 
   return async (c, next) => {
@@ -144,7 +156,7 @@ export function usageMiddleware(deps: UsageGateDeps): MiddlewareHandler<AppEnv> 
     if (!operation) return next();
     const user = await callerOf(c, deps.verifyToken);
     if (!user) return next();
-    await enforceQuota(user, now());
+    const release = (await enforceQuota(user, now())) ?? (() => undefined);
 
     const meter = new UsageMeter();
     const started = performance.now();
@@ -152,6 +164,14 @@ export function usageMiddleware(deps: UsageGateDeps): MiddlewareHandler<AppEnv> 
     const logger = c.get("logger") ?? deps.logger;
 
     const finish = async (outcome: Outcome, status: number): Promise<void> => {
+      try {
+        await recordOutcome(outcome, status);
+      } finally {
+        // The real usage is recorded (or the request used none): the reservation has done its job.
+        release();
+      }
+    };
+    const recordOutcome = async (outcome: Outcome, status: number): Promise<void> => {
       // A stream the client left keeps generating (the reply is stored); charge what it used.
       if (outcome.abandoned) await meter.whenIdle();
       const at = now();
@@ -190,7 +210,12 @@ export function usageMiddleware(deps: UsageGateDeps): MiddlewareHandler<AppEnv> 
       await record;
     };
 
-    await runWithMeter(meter, () => next());
+    try {
+      await runWithMeter(meter, () => next());
+    } catch (error) {
+      release();
+      throw error;
+    }
 
     const response = c.res;
     const streaming = response.headers.get("content-type")?.startsWith("text/event-stream") ?? false;
