@@ -10,7 +10,7 @@ import { cpus, loadavg } from "node:os";
 import type { Figure } from "./figures.ts";
 import { loadCorpus } from "./rag/corpus.ts";
 import { openBenchEnvironment, peakRssMb, round } from "./rag/harness.ts";
-import { type IngestionReport, measureIngestion } from "./rag/ingestion.ts";
+import { type IngestionReport, ingestionFigures, measureIngestion } from "./rag/ingestion.ts";
 import { LIBRARIES, type LibraryReport, measureLibrary, measureSearchLeak } from "./rag/latency.ts";
 import {
   measureQuality,
@@ -74,10 +74,15 @@ async function main(): Promise<void> {
   let ingestion: IngestionReport;
   try {
     ingestion = await measureIngestion(ingestionEnv, corpus);
-    log(`ingestion: ${ingestion.pages_per_s} pages/s, ${ingestion.chunks_per_s} chunks/s`);
+    log(
+      `ingestion: PDF ${ingestion.pdf.pages_per_s} pages/s, Markdown ${ingestion.markdown.pages_per_s} pages/s, ` +
+        `300-page PDF peak RSS ${ingestion.peak_rss.peak_mb} MB (floor ${ingestion.peak_rss.floor_mb} MB)`,
+    );
   } finally {
     await ingestionEnv.close();
   }
+  const figures: Figure[] = [...ingestionFigures(ingestion)];
+  figures.push(...qualityFigures(quality, stubbed.report));
 
   const libraries: LibraryReport[] = [];
   const questions = corpus.questions.map((question) => question.question);
@@ -93,7 +98,6 @@ async function main(): Promise<void> {
     }
   }
 
-  const figures: Figure[] = [...qualityFigures(quality, stubbed.report)];
   const at100k = libraries.find((library) => library.chunks === 100_000);
   const results = {
     benchmark: "rag",

@@ -1,7 +1,7 @@
 // Structure-aware chunking: pages, then Markdown headings, then paragraphs, then sentences, then
 // words. Every chunk is an exact slice of its page's text, so a citation can quote it verbatim
 // and point at its character offsets.
-import type { ExtractedDocument } from "#shared/extraction/types.ts";
+import type { ExtractedDocument, ExtractedPage } from "#shared/extraction/types.ts";
 
 export interface Chunk {
   sourceId: string;
@@ -183,18 +183,27 @@ function packSection(
   }
 }
 
-/** Splits an extracted document into citation-ready chunks (page, offsets, heading path). */
-export function chunkDocument(doc: ExtractedDocument, options: ChunkOptions): Chunk[] {
+export interface PageChunker {
+  /** Chunks of one page; pages must come in order, since headings carry over page breaks. */
+  chunkPage(page: ExtractedPage): Generator<Chunk>;
+}
+
+/**
+ * A chunker fed one page at a time, so ingestion can chunk, embed and release each page while the
+ * next one is still being extracted. Chunk indices and heading paths continue across pages.
+ */
+export function createChunker(options: ChunkOptions): PageChunker {
   const target = Math.max(1, options.targetChars ?? 1000);
   const overlap = Math.max(0, Math.min(options.overlapChars ?? 150, Math.floor(target / 2)));
-  const chunks: Chunk[] = [];
   const headingStack: { level: number; title: string }[] = [];
-  for (const page of doc.pages) {
+  let nextIndex = 0;
+  function* sectionChunks(page: ExtractedPage, sections: Section[]): Generator<Chunk> {
     const text = page.text;
-    for (const section of splitSections(text, headingStack)) {
+    for (const section of sections) {
       const units = sectionUnits(text, section, target);
+      const chunks: Chunk[] = [];
       packSection(text, units, target, overlap, (start, end) => {
-        const index = chunks.length;
+        const index = nextIndex++;
         chunks.push({
           sourceId: options.sourceId,
           chunkId: `${options.sourceId}:${index}`,
@@ -206,7 +215,21 @@ export function chunkDocument(doc: ExtractedDocument, options: ChunkOptions): Ch
           headingPath: [...section.headingPath],
         });
       });
+      yield* chunks;
     }
+  }
+  return {
+    // Sections are split at the call, not on first iteration, so the heading stack follows page order.
+    chunkPage: (page) => sectionChunks(page, splitSections(page.text, headingStack)),
+  };
+}
+
+/** Splits an extracted document into citation-ready chunks (page, offsets, heading path). */
+export function chunkDocument(doc: ExtractedDocument, options: ChunkOptions): Chunk[] {
+  const chunker = createChunker(options);
+  const chunks: Chunk[] = [];
+  for (const page of doc.pages) {
+    for (const chunk of chunker.chunkPage(page)) chunks.push(chunk);
   }
   return chunks;
 }

@@ -5,15 +5,29 @@ import { describeType, ExtractionError, renameNotice } from "./errors.ts";
 import { extractHtml } from "./html.ts";
 import { MAX_OCR_PIXELS, readImageSize } from "./image-size.ts";
 import { recognizeImage } from "./ocr.ts";
-import { extractPdf } from "./pdf.ts";
+import { openPdfPages } from "./pdf.ts";
 import { decodeText, sniffType } from "./sniff.ts";
-import type { DocumentType, ExtractedDocument, ExtractedPage, ExtractionLimits, ExtractOptions } from "./types.ts";
+import type {
+  DocumentPages,
+  DocumentType,
+  ExtractedDocument,
+  ExtractedPage,
+  ExtractionLimits,
+  ExtractOptions,
+} from "./types.ts";
 import { isZip } from "./zip.ts";
 
 export { ExtractionError, type ExtractionErrorCode } from "./errors.ts";
 export { shutdownOcr } from "./ocr.ts";
 export { sniffType } from "./sniff.ts";
-export type { DocumentType, ExtractedDocument, ExtractedPage, ExtractionLimits, ExtractOptions } from "./types.ts";
+export type {
+  DocumentPages,
+  DocumentType,
+  ExtractedDocument,
+  ExtractedPage,
+  ExtractionLimits,
+  ExtractOptions,
+} from "./types.ts";
 
 const IMAGE_TYPES: ReadonlySet<DocumentType> = new Set(["png", "jpeg", "webp", "gif", "tiff"]);
 
@@ -47,14 +61,41 @@ function firstMarkdownHeading(text: string): string | undefined {
   return /^#{1,6}\s+(.+?)\s*#*\s*$/m.exec(text)?.[1];
 }
 
-async function extractByType(
+interface OpenedPages {
+  pages: AsyncIterable<ExtractedPage>;
+  title?: string;
+  close(): Promise<void>;
+}
+
+async function* listed(pages: ExtractedPage[]): AsyncGenerator<ExtractedPage> {
+  yield* pages;
+}
+
+async function openByType(
   type: DocumentType,
   bytes: Uint8Array,
   options: ExtractOptions,
   notice: string,
+): Promise<OpenedPages> {
+  if (type === "pdf") {
+    return openPdfPages(bytes, options.limits, notice, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.transferBytes ? { transfer: true } : {}),
+    });
+  }
+  // The other formats are one page each, read at once.
+  const { pages, title } = await extractSinglePage(type, bytes, options);
+  const opened: OpenedPages = { pages: listed(pages), close: async () => undefined };
+  if (title !== undefined) opened.title = title;
+  return opened;
+}
+
+async function extractSinglePage(
+  type: DocumentType,
+  bytes: Uint8Array,
+  options: ExtractOptions,
 ): Promise<{ pages: ExtractedPage[]; title?: string }> {
   const { limits, signal, filenameHint } = options;
-  if (type === "pdf") return extractPdf(bytes, limits, notice, signal);
   if (type === "docx") {
     const { text, title } = await extractDocx(bytes, limits);
     checkTextSize(text, limits);
@@ -88,8 +129,41 @@ async function extractByType(
   return title === undefined ? { pages: [{ page: 1, text }] } : { pages: [{ page: 1, text }], title };
 }
 
-/** Extracts the text of an uploaded document, page by page, within the given limits. */
-export async function extractDocument(bytes: Uint8Array, options: ExtractOptions): Promise<ExtractedDocument> {
+/** Any other exception is a library tripping over malformed input. */
+function asExtractionError(error: unknown, type: DocumentType, notice: string): ExtractionError {
+  if (error instanceof ExtractionError) return error;
+  return new ExtractionError(
+    "corrupt",
+    withNotice(notice, `This file looks like ${describeType(type)} but could not be read; it may be damaged.`),
+    { cause: error },
+  );
+}
+
+async function* checkedPages(
+  pages: AsyncIterable<ExtractedPage>,
+  type: DocumentType,
+  notice: string,
+): AsyncGenerator<ExtractedPage> {
+  let anyText = false;
+  try {
+    for await (const page of pages) {
+      if (page.text.trim() !== "") anyText = true;
+      yield page;
+    }
+  } catch (error) {
+    throw asExtractionError(error, type, notice);
+  }
+  if (!anyText) {
+    const what = IMAGE_TYPES.has(type) ? "We found no readable text in this image." : "We found no text in this file.";
+    throw new ExtractionError("empty", withNotice(notice, what));
+  }
+}
+
+/**
+ * Opens an uploaded document within the given limits: its type, size and page count are checked
+ * here, its pages are then extracted one at a time as the caller iterates them.
+ */
+export async function openDocument(bytes: Uint8Array, options: ExtractOptions): Promise<DocumentPages> {
   const { limits, filenameHint, signal } = options;
   if (bytes.length === 0) throw new ExtractionError("empty", "This file is empty.");
   if (bytes.length > limits.maxBytes) {
@@ -102,23 +176,27 @@ export async function extractDocument(bytes: Uint8Array, options: ExtractOptions
   const type = sniffType(bytes, filenameHint);
   if (type === "unknown") throw unsupported(bytes, filenameHint);
   const notice = renameNotice(type, filenameHint);
-  let extracted: { pages: ExtractedPage[]; title?: string };
+  let opened: OpenedPages;
   try {
-    extracted = await extractByType(type, bytes, options, notice);
+    opened = await openByType(type, bytes, options, notice);
   } catch (error) {
-    if (error instanceof ExtractionError) throw error;
-    // Any other exception is a library tripping over malformed input.
-    throw new ExtractionError(
-      "corrupt",
-      withNotice(notice, `This file looks like ${describeType(type)} but could not be read; it may be damaged.`),
-      { cause: error },
-    );
+    throw asExtractionError(error, type, notice);
   }
-  if (extracted.pages.every((page) => page.text.trim() === "")) {
-    const what = IMAGE_TYPES.has(type) ? "We found no readable text in this image." : "We found no text in this file.";
-    throw new ExtractionError("empty", withNotice(notice, what));
-  }
-  const document: ExtractedDocument = { type, pages: extracted.pages };
-  if (extracted.title !== undefined) document.title = extracted.title;
+  const document: DocumentPages = { type, pages: checkedPages(opened.pages, type, notice), close: opened.close };
+  if (opened.title !== undefined) document.title = opened.title;
   return document;
+}
+
+/** Extracts the text of an uploaded document, page by page, within the given limits. */
+export async function extractDocument(bytes: Uint8Array, options: ExtractOptions): Promise<ExtractedDocument> {
+  const opened = await openDocument(bytes, options);
+  try {
+    const pages: ExtractedPage[] = [];
+    for await (const page of opened.pages) pages.push(page);
+    const document: ExtractedDocument = { type: opened.type, pages };
+    if (opened.title !== undefined) document.title = opened.title;
+    return document;
+  } finally {
+    await opened.close();
+  }
 }

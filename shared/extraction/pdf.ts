@@ -7,16 +7,31 @@ import type { ExtractedPage, ExtractionLimits } from "./types.ts";
 
 type PdfDocument = Awaited<ReturnType<typeof getDocumentProxy>>;
 
-export interface PdfExtraction {
-  pages: ExtractedPage[];
+const CLEANUP_EVERY_PAGES = 50;
+
+export interface PdfPages {
+  pageCount: number;
   title?: string;
+  /** Pages in order, extracted one at a time as they are asked for. */
+  pages: AsyncGenerator<ExtractedPage>;
+  /** Releases pdf.js's document; also done when `pages` finishes or is returned early. */
+  close(): Promise<void>;
 }
 
-async function openPdf(bytes: Uint8Array, notice: string): Promise<PdfDocument> {
+/**
+ * The bytes as pdf.js will take them: it refuses Node Buffers and detaches the whole ArrayBuffer it
+ * is given, so it gets a copy unless the caller handed over a view that spans its own buffer.
+ */
+function pdfData(bytes: Uint8Array, transfer: boolean): Uint8Array {
+  const spansBuffer =
+    bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  return transfer && spansBuffer ? new Uint8Array(bytes.buffer) : new Uint8Array(bytes);
+}
+
+async function openPdf(bytes: Uint8Array, notice: string, transfer: boolean): Promise<PdfDocument> {
   try {
-    // pdf.js takes ownership of (detaches) the buffer it is given, so it gets a copy.
     // isEvalSupported=false: fonts are never compiled with eval (defence against CVE-2024-4367-style bugs).
-    return await getDocumentProxy(new Uint8Array(bytes), { isEvalSupported: false, verbosity: 0 });
+    return await getDocumentProxy(pdfData(bytes, transfer), { isEvalSupported: false, verbosity: 0 });
   } catch (error) {
     const name = error instanceof Error ? error.name : "";
     if (name === "PasswordException") {
@@ -71,23 +86,14 @@ function pdfTitle(info: unknown): string | undefined {
   return typeof title === "string" && title.trim() !== "" ? title.trim() : undefined;
 }
 
-/** Extracts the text of every page, OCR-ing pages that have no text layer. */
-export async function extractPdf(
-  bytes: Uint8Array,
+async function* readPages(
+  pdf: PdfDocument,
   limits: ExtractionLimits,
-  notice: string,
+  close: () => Promise<void>,
   signal?: AbortSignal,
-): Promise<PdfExtraction> {
-  const pdf = await openPdf(bytes, notice);
+): AsyncGenerator<ExtractedPage> {
   try {
-    if (pdf.numPages > limits.maxPages) {
-      throw new ExtractionError(
-        "too_many_pages",
-        `This PDF has ${pdf.numPages} pages; the limit is ${limits.maxPages}. Split it into smaller parts and upload them separately.`,
-      );
-    }
     const ocrDeadline = Date.now() + limits.ocrTimeoutMs;
-    const pages: ExtractedPage[] = [];
     let totalChars = 0;
     for (let pageNumber = 1; pageNumber <= pdf.numPages; pageNumber++) {
       if (signal?.aborted) throw new ExtractionError("timeout", "Reading this file was cancelled.");
@@ -107,7 +113,39 @@ export async function extractPdf(
           `This PDF has more text than we can index (limit ${limits.maxChars} characters). Split it into smaller parts.`,
         );
       }
-      pages.push({ page: pageNumber, text });
+      yield { page: pageNumber, text };
+      // pdf.js keeps every page it has parsed (and its fonts) until cleanup: released as we go, so
+      // what stays in memory does not grow with the length of the document.
+      if (pageNumber % CLEANUP_EVERY_PAGES === 0) await pdf.cleanup();
+    }
+  } finally {
+    await close();
+  }
+}
+
+/**
+ * Opens a PDF and checks its page count; its pages (OCR-ing those without a text layer) are then
+ * read one at a time, so a long PDF never has all its page texts in memory at once. With
+ * `transfer`, the caller gives up `bytes` (pdf.js may detach their buffer instead of copying it).
+ */
+export async function openPdfPages(
+  bytes: Uint8Array,
+  limits: ExtractionLimits,
+  notice: string,
+  options: { signal?: AbortSignal; transfer?: boolean } = {},
+): Promise<PdfPages> {
+  const pdf = await openPdf(bytes, notice, options.transfer === true);
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= pdf.destroy().catch(() => undefined);
+    return closing;
+  };
+  try {
+    if (pdf.numPages > limits.maxPages) {
+      throw new ExtractionError(
+        "too_many_pages",
+        `This PDF has ${pdf.numPages} pages; the limit is ${limits.maxPages}. Split it into smaller parts and upload them separately.`,
+      );
     }
     let title: string | undefined;
     try {
@@ -115,8 +153,12 @@ export async function extractPdf(
     } catch {
       // Metadata is optional; a broken info dictionary must not fail an otherwise readable PDF.
     }
-    return title === undefined ? { pages } : { pages, title };
-  } finally {
-    await pdf.destroy().catch(() => undefined);
+    const pages = readPages(pdf, limits, close, options.signal);
+    return title === undefined
+      ? { pageCount: pdf.numPages, pages, close }
+      : { pageCount: pdf.numPages, title, pages, close };
+  } catch (error) {
+    await close();
+    throw error;
   }
 }

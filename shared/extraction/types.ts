@@ -41,4 +41,19 @@ export interface ExtractOptions {
   filenameHint?: string;
   limits: ExtractionLimits;
   signal?: AbortSignal;
+  /** The caller gives up `bytes`: a parser may keep (and detach) their buffer instead of a copy. */
+  transferBytes?: boolean;
+}
+
+/** A document opened for extraction, its pages read one at a time. */
+export interface DocumentPages {
+  type: DocumentType;
+  title?: string;
+  /**
+   * Pages in order, each extracted when asked for; iterate once. Failures (limits, damaged pages,
+   * no text at all) are thrown as ExtractionError while iterating.
+   */
+  pages: AsyncIterable<ExtractedPage>;
+  /** Releases the parser; needed only when `pages` is not iterated to its end. */
+  close(): Promise<void>;
 }

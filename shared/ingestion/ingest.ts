@@ -4,13 +4,13 @@
 // version (same chunk ids, no duplicates) and a crash never leaves a half shard visible.
 import { createHash } from "node:crypto";
 import type { BlobStore } from "../blobs/blobs.ts";
-import { chunkDocument } from "../chunking/chunk.ts";
+import { type Chunk, createChunker } from "../chunking/chunk.ts";
 import { type DocumentRecord, type DocumentRecords, indexPrefix } from "../documents/records.ts";
 import type { Embedder } from "../embeddings/embeddings.ts";
 import { ExtractionError } from "../extraction/errors.ts";
-import type { ExtractedDocument, ExtractionLimits } from "../extraction/types.ts";
+import type { DocumentPages, ExtractedPage, ExtractionLimits } from "../extraction/types.ts";
 import type { Logger } from "../observability/logger.ts";
-import { buildShard } from "../vector-index/shard.ts";
+import { createShardBuilder } from "../vector-index/shard.ts";
 
 export interface IngestionDeps {
   records: DocumentRecords;
@@ -68,70 +68,76 @@ export async function ingestDocument(deps: IngestionDeps, job: IngestJob): Promi
     logger.info("ingestion failed", { document_id: job.documentId, reason });
     return "failed";
   };
-
-  const bytes = await deps.blobs.get(record.blob_key);
-  if (!bytes) return fail("The uploaded file was not found. The upload may not have finished; please upload it again.");
-  if (bytes.byteLength > deps.limits.maxBytes) {
-    return fail(
-      `The file is ${formatBytes(bytes.byteLength)}, above the ${formatBytes(deps.limits.maxBytes)} limit for documents.`,
-    );
-  }
-
-  let extracted: ExtractedDocument;
-  try {
-    // Loaded on first use: the parsers (PDF, DOCX, OCR) are heavy and only the worker needs them.
-    const { extractDocument } = await import("../extraction/extract.ts");
-    extracted = await extractDocument(bytes, { filenameHint: record.filename, limits: deps.limits });
-  } catch (error) {
+  const extractionFailed = (error: unknown): Promise<IngestOutcome> => {
     if (error instanceof ExtractionError) return fail(error.message);
     logger.error("extraction crashed", { document_id: job.documentId, error: error as Error });
     return fail("The file could not be read. It may be corrupt or in a format that is not supported.");
-  }
+  };
 
-  // A chunk holding only a heading (a title directly followed by a subheading) answers nothing.
-  const chunks = chunkDocument(extracted, { sourceId: record.source_id }).filter((chunk) =>
-    chunk.text.split("\n").some((line) => line.trim() !== "" && !/^#{1,6}\s/.test(line.trim())),
-  );
-  if (chunks.length === 0) return fail("No readable text was found in this file.");
-
-  const vectors: Float32Array[] = [];
-  const batchSize = deps.embedBatchSize ?? 128;
-  for (let start = 0; start < chunks.length; start += batchSize) {
-    const batch = chunks.slice(start, start + batchSize);
-    vectors.push(...(await deps.embedder.embed(batch.map((chunk) => chunk.text))));
-  }
+  const opened = await openUpload(deps, record);
+  if ("failure" in opened) return fail(opened.failure);
+  if ("error" in opened) return extractionFailed(opened.error);
+  const { document, sha256, size } = opened;
 
   const version = record.index_version + 1;
   // Versions live under the document's own folder, so a replaced document of the same source can
   // never write into (or delete) the folder of the document that replaced it.
   const indexKey = `${indexPrefix(job.userId, record.source_id)}${record._id}/v${version}/`;
   const files = shardFiles(indexKey);
-  const stored: StoredChunk[] = chunks.map((chunk) => ({
-    chunk_id: chunk.chunkId,
-    page: chunk.page,
-    start: chunk.startOffset,
-    end: chunk.endOffset,
-    heading_path: chunk.headingPath,
-    text: chunk.text,
-  }));
+
+  // Pages stream through chunking and embedding: each batch of chunks is embedded, added to the
+  // shard and serialised, then dropped, so a long document never holds all its page texts, chunks
+  // and vectors at once.
+  const chunker = createChunker({ sourceId: record.source_id });
+  const shard = createShardBuilder(deps.embedder.dimensions);
+  const stored = storedChunksWriter();
+  const batchSize = deps.embedBatchSize ?? 128;
+  let batch: Chunk[] = [];
+  const embedBatch = async () => {
+    shard.add(await deps.embedder.embed(batch.map((chunk) => chunk.text)));
+    stored.add(batch);
+    batch = [];
+  };
+  let pageCount = 0;
+  const pages = document.pages[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let next: IteratorResult<ExtractedPage>;
+      try {
+        next = await pages.next();
+      } catch (error) {
+        return await extractionFailed(error);
+      }
+      if (next.done) break;
+      pageCount++;
+      for (const chunk of chunker.chunkPage(next.value)) {
+        if (!answersSomething(chunk)) continue;
+        batch.push(chunk);
+        if (batch.length >= batchSize) await embedBatch();
+      }
+    }
+    if (batch.length > 0) await embedBatch();
+  } finally {
+    // An embedding failure leaves the pages unfinished: the parser must still be released.
+    await pages.return?.();
+    await document.close();
+  }
+  if (stored.count === 0) return fail("No readable text was found in this file.");
+
   // Blobs first, record last: until the conditional update below, nothing points at them.
-  await deps.blobs.put(files.chunks, new TextEncoder().encode(JSON.stringify(stored)), {
-    contentType: "application/json",
-  });
-  await deps.blobs.put(files.shard, buildShard(vectors, deps.embedder.dimensions), {
-    contentType: "application/octet-stream",
-  });
+  await deps.blobs.put(files.chunks, stored.bytes(), { contentType: "application/json" });
+  await deps.blobs.put(files.shard, shard.toBuffer(), { contentType: "application/octet-stream" });
 
   const published = await deps.records.update(
     job.userId,
     job.documentId,
     {
       status: "ready",
-      detected_type: extracted.type,
-      sha256: createHash("sha256").update(bytes).digest("hex"),
-      size: bytes.byteLength,
-      pages: extracted.pages.length,
-      chunk_count: chunks.length,
+      detected_type: document.type,
+      sha256,
+      size,
+      pages: pageCount,
+      chunk_count: stored.count,
       embedding_model: deps.embedder.model,
       embedding_dims: deps.embedder.dimensions,
       index_key: indexKey,
@@ -151,11 +157,94 @@ export async function ingestDocument(deps: IngestionDeps, job: IngestJob): Promi
   await removeOldVersions(deps.blobs, published, indexKey);
   logger.info("ingestion finished", {
     document_id: job.documentId,
-    pages: extracted.pages.length,
-    chunks: chunks.length,
+    pages: pageCount,
+    chunks: stored.count,
     duration_ms: now().getTime() - started.getTime(),
   });
   return "ready";
+}
+
+type OpenedUpload =
+  | { document: DocumentPages; sha256: string; size: number }
+  | { failure: string }
+  | { error: unknown };
+
+/**
+ * Reads the upload and opens it for extraction. The bytes are hashed first and then handed over to
+ * the parser, so they are referenced nowhere else once this returns.
+ */
+async function openUpload(deps: IngestionDeps, record: DocumentRecord): Promise<OpenedUpload> {
+  const bytes = await deps.blobs.get(record.blob_key);
+  if (!bytes)
+    return { failure: "The uploaded file was not found. The upload may not have finished; please upload it again." };
+  if (bytes.byteLength > deps.limits.maxBytes) {
+    return {
+      failure: `The file is ${formatBytes(bytes.byteLength)}, above the ${formatBytes(deps.limits.maxBytes)} limit for documents.`,
+    };
+  }
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const size = bytes.byteLength;
+  try {
+    // Loaded on first use: the parsers (PDF, DOCX, OCR) are heavy and only the worker needs them.
+    const { openDocument } = await import("../extraction/extract.ts");
+    const document = await openDocument(bytes, {
+      filenameHint: record.filename,
+      limits: deps.limits,
+      transferBytes: true,
+    });
+    return { document, sha256, size };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** A chunk holding only a heading (a title directly followed by a subheading) answers nothing. */
+function answersSomething(chunk: Chunk): boolean {
+  return chunk.text.split("\n").some((line) => line.trim() !== "" && !/^#{1,6}\s/.test(line.trim()));
+}
+
+/**
+ * `chunks.json` serialised batch by batch: the same bytes as JSON.stringify of the whole array,
+ * without building one string of the document's entire text (and its encoded copy) at the end.
+ */
+function storedChunksWriter() {
+  const encoder = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  let count = 0;
+  let length = 0;
+  return {
+    get count() {
+      return count;
+    },
+    add(chunks: readonly Chunk[]) {
+      const json = chunks.map((chunk) => {
+        const stored: StoredChunk = {
+          chunk_id: chunk.chunkId,
+          page: chunk.page,
+          start: chunk.startOffset,
+          end: chunk.endOffset,
+          heading_path: chunk.headingPath,
+          text: chunk.text,
+        };
+        return JSON.stringify(stored);
+      });
+      const part = encoder.encode(`${count === 0 ? "" : ","}${json.join(",")}`);
+      parts.push(part);
+      length += part.byteLength;
+      count += chunks.length;
+    },
+    bytes(): Uint8Array {
+      const out = new Uint8Array(length + 2);
+      out[0] = 0x5b; // [
+      let offset = 1;
+      for (const part of parts) {
+        out.set(part, offset);
+        offset += part.byteLength;
+      }
+      out[offset] = 0x5d; // ]
+      return out;
+    },
+  };
 }
 
 async function removeOldVersions(blobs: BlobStore, record: DocumentRecord, current: string): Promise<void> {

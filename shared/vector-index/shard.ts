@@ -46,22 +46,46 @@ export class EmbeddingMismatchError extends Error {
 // sources, so vectors go into FAISS in batches.
 const ADD_BATCH = 512;
 
-/** Builds a serialised IndexFlatIP shard from normalised vectors of `dims` dimensions. */
-export function buildShard(vectors: Float32Array[], dims: number): Buffer {
+/** A shard filled batch by batch, so the caller need not hold every vector of a source at once. */
+export interface ShardBuilder {
+  readonly count: number;
+  add(vectors: readonly Float32Array[]): void;
+  /** The serialised IndexFlatIP of every vector added so far. */
+  toBuffer(): Buffer;
+}
+
+/** Starts an empty IndexFlatIP shard for normalised vectors of `dims` dimensions. */
+export function createShardBuilder(dims: number): ShardBuilder {
   if (!Number.isInteger(dims) || dims <= 0) throw new RangeError(`invalid dimensions ${dims}`);
   const index = new (faiss().IndexFlatIP)(dims);
-  for (let start = 0; start < vectors.length; start += ADD_BATCH) {
-    const batch = vectors.slice(start, start + ADD_BATCH);
-    const flat = new Array<number>(batch.length * dims);
-    batch.forEach((vector, row) => {
-      if (vector.length !== dims) {
-        throw new EmbeddingMismatchError(`vector ${start + row} has ${vector.length} dimensions, expected ${dims}`);
+  let count = 0;
+  return {
+    get count() {
+      return count;
+    },
+    add(vectors) {
+      for (let start = 0; start < vectors.length; start += ADD_BATCH) {
+        const batch = vectors.slice(start, start + ADD_BATCH);
+        const flat = new Array<number>(batch.length * dims);
+        batch.forEach((vector, row) => {
+          if (vector.length !== dims) {
+            throw new EmbeddingMismatchError(`vector ${count + row} has ${vector.length} dimensions, expected ${dims}`);
+          }
+          for (let i = 0; i < dims; i++) flat[row * dims + i] = vector[i] ?? 0;
+        });
+        index.add(flat);
+        count += batch.length;
       }
-      for (let i = 0; i < dims; i++) flat[row * dims + i] = vector[i] ?? 0;
-    });
-    index.add(flat);
-  }
-  return index.toBuffer();
+    },
+    toBuffer: () => index.toBuffer(),
+  };
+}
+
+/** Builds a serialised IndexFlatIP shard from normalised vectors of `dims` dimensions. */
+export function buildShard(vectors: Float32Array[], dims: number): Buffer {
+  const builder = createShardBuilder(dims);
+  builder.add(vectors);
+  return builder.toBuffer();
 }
 
 /** Loads a shard written by buildShard; `meta` must describe the vectors it was built from. */

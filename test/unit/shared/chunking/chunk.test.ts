@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { type Chunk, chunkDocument } from "#shared/chunking/chunk.ts";
+import { type Chunk, chunkDocument, createChunker } from "#shared/chunking/chunk.ts";
 import type { ExtractedDocument } from "#shared/extraction/types.ts";
 
 const WORDS = ["cell", "membrane", "osmosis", "enzyme", "protein", "ribosome", "nucleus", "energy", "glucose", "water"];
@@ -172,5 +172,30 @@ describe("chunkDocument", () => {
     expect(first.map((chunk) => chunk.index)).toEqual(first.map((_, i) => i));
     expect(first.map((chunk) => chunk.chunkId)).toEqual(first.map((_, i) => `src-42:${i}`));
     expect(new Set(first.map((chunk) => chunk.page))).toEqual(new Set([1, 2]));
+  });
+
+  it("chunks page by page exactly as it chunks the whole document, headings carried across pages", () => {
+    // Prepare
+    const doc: ExtractedDocument = {
+      type: "markdown",
+      pages: [
+        { page: 1, text: `# Cells\n\n${prose(21, 30)}\n\n## Membranes\n\n${prose(22, 20)}` },
+        { page: 2, text: prose(23, 30) },
+        { page: 3, text: `## Enzymes\n\n${prose(24, 30)}` },
+      ],
+    };
+    const whole = chunkDocument(doc, { sourceId: "bio", targetChars: 400 });
+
+    // Act
+    const chunker = createChunker({ sourceId: "bio", targetChars: 400 });
+    const byPage = doc.pages.map((page) => [...chunker.chunkPage(page)]);
+
+    // Assess
+    expect(byPage.flat()).toEqual(whole);
+    expect(byPage[1]?.[0]?.headingPath).toEqual(["Cells", "Membranes"]);
+    expect(byPage[2]?.at(-1)?.headingPath).toEqual(["Cells", "Enzymes"]);
+    for (const chunk of byPage.flat()) {
+      expect(chunk.text).toBe(pageTextOf(doc, chunk).slice(chunk.startOffset, chunk.endOffset));
+    }
   });
 });

@@ -1,6 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
-import { ExtractionError, type ExtractionLimits, extractDocument, shutdownOcr } from "#shared/extraction/extract.ts";
+import {
+  type ExtractedPage,
+  ExtractionError,
+  type ExtractionLimits,
+  extractDocument,
+  openDocument,
+  shutdownOcr,
+} from "#shared/extraction/extract.ts";
 import {
   docxEntries,
   makeDocx,
@@ -187,6 +194,90 @@ describe("extractDocument: PDF", () => {
     expect(document.pages).toHaveLength(1);
     expect(document.pages[0]?.text).toContain("Glycolysis splits glucose");
     expect(document.pages[0]?.text).toContain("pyruvate molecules");
+  });
+});
+
+describe("openDocument: pages on demand", () => {
+  it("yields a PDF's pages one at a time, the same as extractDocument returns at once", async () => {
+    // Prepare
+    const pdf = await makeTextPdf([
+      "Mitosis has four phases.",
+      "Meiosis halves the chromosomes.",
+      "Cytokinesis ends it.",
+    ]);
+    const whole = await extractDocument(pdf, { limits });
+
+    // Act
+    const document = await openDocument(pdf, { limits });
+    const first = await document.pages[Symbol.asyncIterator]().next();
+    const pages: ExtractedPage[] = first.done ? [] : [first.value];
+    for await (const page of document.pages) pages.push(page);
+
+    // Assess
+    expect(document.type).toBe("pdf");
+    expect(first.value).toEqual(whole.pages[0]);
+    expect(pages).toEqual(whole.pages);
+  });
+
+  it("refuses too many pages when opening, before any page is read", async () => {
+    // Prepare
+    const pdf = await makeTextPdf(["one", "two", "three"]);
+
+    // Act
+    const error = await extractionError(openDocument(pdf, { limits: { ...limits, maxPages: 2 } }));
+
+    // Assess
+    expect(error.code).toBe("too_many_pages");
+  });
+
+  it("fails while iterating once the text passes maxChars, after the pages within it", async () => {
+    // Prepare
+    const pdf = await makeTextPdf(["a".repeat(60), "b".repeat(60)]);
+    const document = await openDocument(pdf, { limits: { ...limits, maxChars: 100 } });
+    const read: number[] = [];
+
+    // Act
+    const error = await extractionError(
+      (async () => {
+        for await (const page of document.pages) read.push(page.page);
+      })(),
+    );
+
+    // Assess
+    expect(read).toEqual([1]);
+    expect(error.code).toBe("too_much_text");
+  });
+
+  it("reports a file without any text as empty at the end of its pages", async () => {
+    // Prepare
+    const blank = new TextEncoder().encode("   \n\n  ");
+    const document = await openDocument(blank, { filenameHint: "notes.md", limits });
+
+    // Act
+    const error = await extractionError(
+      (async () => {
+        for await (const _page of document.pages);
+      })(),
+    );
+
+    // Assess
+    expect(error.code).toBe("empty");
+  });
+
+  it("takes over a Node Buffer handed to it, instead of copying it", async () => {
+    // Prepare
+    const pdf = await makeTextPdf(["Photosynthesis stores light as sugar."]);
+    const buffer = Buffer.from(pdf);
+    const owned = Buffer.from(new Uint8Array(buffer).buffer);
+
+    // Act
+    const document = await openDocument(owned, { limits, transferBytes: true });
+    const pages: ExtractedPage[] = [];
+    for await (const page of document.pages) pages.push(page);
+
+    // Assess
+    expect(pages[0]?.text.trim()).toBe("Photosynthesis stores light as sugar.");
+    expect(owned.byteLength).toBe(0);
   });
 });
 
