@@ -1,0 +1,97 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { BlobStore } from "#shared/blobs/blobs.ts";
+import { createFilesystemBlobStore } from "#shared/blobs/filesystem.ts";
+import { createDocumentRecords, type DocumentRecords, indexPrefix } from "#shared/documents/records.ts";
+import type { Embedder } from "#shared/embeddings/embeddings.ts";
+import { type StoredChunk, shardFiles } from "#shared/ingestion/ingest.ts";
+import { createLogger } from "#shared/observability/logger.ts";
+import { createRetriever } from "#shared/rag/retrieve.ts";
+import { openEmbeddedStore } from "#shared/store/embedded.ts";
+import type { DocumentStore } from "#shared/store/store.ts";
+import { buildShard } from "#shared/vector-index/shard.ts";
+
+// The chunk naming the rare term comes last, so the tied vector list ranks it lowest.
+const CHUNKS = [
+  "Enzymes in the leaf speed up reactions; an enzyme is a protein catalyst found in every leaf cell.",
+  "A leaf is thin and flat so that light reaches the cells where enzymes work.",
+  "Enzymes lower the activation energy of a reaction without being used up.",
+  "Guard cells on the leaf surface open and close the stomata.",
+  "Veins carry water into the leaf and sugar out of it.",
+  "Rubisco fixes carbon dioxide in the Calvin cycle; it is the most abundant enzyme on Earth.",
+];
+
+// An embedder that barely tells the chunks apart: their cosines to any query differ in the fourth
+// decimal, in chunk order, so its ranking is near-ties that put the rare-term chunk last. Fusion
+// must not let such near-ties outvote a decisive BM25 match.
+function nearTieVector(text: string): Float32Array {
+  const position = CHUNKS.indexOf(text);
+  const tilt = position < 0 ? 0 : 0.01 * (position + 1);
+  return Float32Array.from([1 / Math.hypot(1, tilt), tilt / Math.hypot(1, tilt), 0, 0]);
+}
+const nearTies: Embedder = {
+  model: "near-ties-test",
+  dimensions: 4,
+  embed: async (texts) => texts.map(nearTieVector),
+};
+const logger = createLogger({ service: "test", level: "SILENT" });
+
+let dir: string;
+let store: DocumentStore;
+let records: DocumentRecords;
+let blobs: BlobStore;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "collabry-fusion-"));
+  store = await openEmbeddedStore({ dir: join(dir, "store") });
+  records = createDocumentRecords(store);
+  blobs = createFilesystemBlobStore({ root: join(dir, "blobs"), signingSecret: "test-signing-secret" });
+});
+
+afterEach(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function publish(userId: string, sourceId: string, texts: string[]): Promise<void> {
+  const record = await records.create(userId, { filename: `${sourceId}.md`, source_id: sourceId, origin: "upload" });
+  const indexKey = `${indexPrefix(userId, sourceId)}${record._id}/v1/`;
+  const stored: StoredChunk[] = texts.map((text, i) => ({
+    chunk_id: `${sourceId}:${i}`,
+    page: 1,
+    start: 0,
+    end: text.length,
+    heading_path: [],
+    text,
+  }));
+  const files = shardFiles(indexKey);
+  await blobs.put(files.chunks, new TextEncoder().encode(JSON.stringify(stored)));
+  await blobs.put(files.shard, buildShard(await nearTies.embed(texts), nearTies.dimensions));
+  await records.update(userId, record._id, {
+    status: "ready",
+    chunk_count: texts.length,
+    embedding_model: nearTies.model,
+    embedding_dims: nearTies.dimensions,
+    index_key: indexKey,
+    index_version: 1,
+  });
+}
+
+describe("hybrid fusion", () => {
+  it("keeps BM25's decisive match first when the vector ranking is near-ties against it", async () => {
+    // Prepare
+    await publish("student-1", "leaf-notes", CHUNKS);
+    const retriever = createRetriever({ records, blobs, embedder: nearTies, logger });
+
+    // Act
+    const { passages } = await retriever.retrieve({ userId: "student-1" }, "Which leaf enzyme is rubisco?", 3);
+
+    // Assess
+    expect(passages[0]?.chunk_id).toBe("leaf-notes:5");
+    // `score` stays the plain cosine, whatever the fusion did.
+    const last = nearTieVector(CHUNKS[5] ?? "");
+    expect(passages[0]?.score).toBeCloseTo(last[0] ?? 0, 4);
+  });
+});
