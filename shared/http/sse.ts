@@ -37,6 +37,69 @@ export interface SseSink {
   onAbort(listener: () => void): void;
 }
 
+/** Bytes a stream may hold back before its producer has to wait for the client. */
+const MAX_BUFFERED_CHARS = 64 * 1024;
+
+/**
+ * A sink that sends the frames written in the same turn of the event loop as one write. Tokens
+ * that arrive together (several in one network read of the model's stream, or queued while the
+ * loop was busy) then cost one trip through the response stream and one socket write instead of
+ * one each; a token arriving alone still leaves at the end of its turn. Frames stay in order, and a
+ * producer waits only when a slow client lets MAX_BUFFERED_CHARS pile up. A failed write is
+ * raised by the next write or flush.
+ */
+export class CoalescingSink implements SseSink {
+  private buffer = "";
+  private scheduled = false;
+  private tail: Promise<void> = Promise.resolve();
+  private failure: unknown;
+
+  constructor(private readonly target: SseSink) {}
+
+  get aborted(): boolean {
+    return this.target.aborted;
+  }
+
+  onAbort(listener: () => void): void {
+    this.target.onAbort(listener);
+  }
+
+  async write(chunk: string): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    this.buffer += chunk;
+    if (this.buffer.length >= MAX_BUFFERED_CHARS) {
+      await this.flush();
+      return;
+    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.drain();
+    });
+  }
+
+  /** Sends everything written so far; resolves once the target has taken it. */
+  async flush(): Promise<void> {
+    this.drain();
+    await this.tail;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private drain(): void {
+    this.tail = this.tail.then(async () => {
+      const data = this.buffer;
+      this.buffer = "";
+      if (data === "" || this.failure !== undefined) return;
+      try {
+        await this.target.write(data);
+      } catch (error) {
+        this.failure = error;
+      }
+    });
+  }
+}
+
 /** Frames model tokens for one stream; whitespace in session framing is attached to the next token. */
 export class SseWriter {
   private pendingWhitespace = "";
@@ -101,7 +164,7 @@ export function sseResponse(
   // Proxies (nginx, some load balancers) buffer responses unless told not to.
   c.header("X-Accel-Buffering", "no");
   return honoStream(c, async (stream) => {
-    const sink: SseSink = {
+    const sink = new CoalescingSink({
       write: async (chunk) => {
         if (!stream.aborted) await stream.write(chunk);
       },
@@ -109,12 +172,14 @@ export function sseResponse(
         return stream.aborted;
       },
       onAbort: (listener) => stream.onAbort(listener),
-    };
+    });
     const writer = new SseWriter(sink, framing);
     try {
       await produce(writer);
     } catch (error) {
       await onFailure(error, writer);
     }
+    // The stream closes when this callback returns: what is still buffered goes first.
+    await sink.flush().catch(() => undefined);
   });
 }

@@ -36,7 +36,9 @@ function completions(): StubLlmRequest[] {
   return stub.requests.filter((request) => request.path === "/v1/chat/completions");
 }
 
-function logsOf(engine: TestEngine, userId: string): Promise<StoredDocument[]> {
+/** What is stored, once the usage the runtime keeps in memory (written behind) has been written. */
+async function logsOf(engine: TestEngine, userId: string): Promise<StoredDocument[]> {
+  await engine.runtime.engine.usage.flush();
   return engine.runtime.engine.store.collection("usage_logs").find({ user_id: userId }, { sort: { timestamp: 1 } });
 }
 
@@ -138,6 +140,7 @@ describe("usage recording and reports", () => {
     const logs = await logsOf(engine, "dave");
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatchObject({ operation: "chat", ...expected, success: true });
+    await engine.runtime.engine.usage.flush();
     const day = await engine.runtime.engine.store.collection("daily_stats").findOne({ user_id: "dave" });
     expect(day).toMatchObject({ operations: 1, tokens: expected.tokens_in + expected.tokens_out });
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  CoalescingSink,
   DONE_FRAME,
   encodeEvent,
   encodeGenericData,
@@ -353,5 +354,63 @@ describe("SseWriter.hasText", () => {
 
     // Assess
     expect(writer.aborted).toBe(true);
+  });
+});
+
+describe("coalescing sink", () => {
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("sends the frames of one turn of the event loop as one write, in order, turn after turn", async () => {
+    // Prepare
+    const target = new MemorySink();
+    const sink = new CoalescingSink(target);
+    const writer = new SseWriter(sink, "session");
+
+    // Act
+    await writeTokens(writer, ["Osmosis", " is", " diffusion"]);
+    await nextTurn();
+    await writeTokens(writer, [" of", " water."]);
+    await writer.done();
+    await sink.flush();
+
+    // Assess
+    expect(target.chunks).toHaveLength(2);
+    expect(target.chunks[0]).toBe("data: Osmosis\n\ndata:  is\n\ndata:  diffusion\n\n");
+    expect(sessionClientText(target.output)).toBe("Osmosis is diffusion of water.");
+    expect(target.output.endsWith(DONE_FRAME)).toBe(true);
+  });
+
+  it("makes the producer wait once a client that does not read lets 64 KiB pile up", async () => {
+    // Prepare
+    const target = new MemorySink();
+    const sink = new CoalescingSink(target);
+
+    // Act
+    await sink.write("x".repeat(40_000));
+    const beforeLimit = target.chunks.length;
+    await sink.write("y".repeat(30_000));
+
+    // Assess: the second write returned only after everything reached the target
+    expect(beforeLimit).toBe(0);
+    expect(target.output).toBe(`${"x".repeat(40_000)}${"y".repeat(30_000)}`);
+  });
+
+  it("raises a failed write on the next write", async () => {
+    // Prepare
+    const failing: SseSink = {
+      aborted: false,
+      onAbort: () => undefined,
+      write: () => Promise.reject(new Error("socket closed")),
+    };
+    const sink = new CoalescingSink(failing);
+
+    // Act
+    await sink.write("data: a\n\n");
+    await nextTurn();
+    await nextTurn();
+
+    // Assess
+    await expect(sink.write("data: b\n\n")).rejects.toThrow("socket closed");
+    await expect(sink.flush()).rejects.toThrow("socket closed");
   });
 });
