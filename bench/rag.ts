@@ -11,7 +11,7 @@ import type { Figure } from "./figures.ts";
 import { loadCorpus } from "./rag/corpus.ts";
 import { openBenchEnvironment, peakRssMb, round } from "./rag/harness.ts";
 import { type IngestionReport, ingestionFigures, measureIngestion } from "./rag/ingestion.ts";
-import { LIBRARIES, type LibraryReport, measureLibrary, measureSearchLeak } from "./rag/latency.ts";
+import { LIBRARIES, type LibraryReport, latencyFigures, measureLibrary, measureSearchLeak } from "./rag/latency.ts";
 import {
   measureQuality,
   measureStubQuality,
@@ -98,6 +98,7 @@ async function main(): Promise<void> {
     }
   }
 
+  figures.push(...latencyFigures(libraries));
   const at100k = libraries.find((library) => library.chunks === 100_000);
   const results = {
     benchmark: "rag",

@@ -99,7 +99,7 @@ export function createDocumentService(deps: DocumentServiceDeps) {
     // The record goes first: from then on nothing points at the blobs, and a concurrent ingestion
     // fails its conditional publish and deletes what it wrote.
     await records.remove(record.user_id, record._id);
-    if (record.index_key) deps.retriever.forget(record.index_key);
+    if (record.index_key) await deps.retriever.forget(record.index_key);
     await blobs.deletePrefix(`uploads/${encodeURIComponent(record.user_id)}/${record._id}/`);
     await blobs.deletePrefix(indexPrefix(record.user_id, record.source_id));
   }

@@ -104,9 +104,14 @@ export function searchLexical<K>(
   return hits.slice(0, k);
 }
 
+/** Postings by term: a Map, or a view decoding a stored index's postings on demand. */
+export interface PostingsLookup {
+  get(term: string): Postings | undefined;
+}
+
 /** The lexical indexes of many shards as one: postings hold positions in the merged order. */
 export interface MergedLexicalIndex {
-  postings: Map<string, Postings>;
+  postings: PostingsLookup;
   lengths: Uint32Array;
   averageLength: number;
   /** Start of each part in the merged order. */
@@ -144,11 +149,15 @@ export function mergeLexicalIndexes(indexes: LexicalIndex[]): MergedLexicalIndex
   return { postings, lengths, averageLength: total > 0 ? totalLength / total || 1 : 1, offsets };
 }
 
-/** BM25 over a merged index: scores accumulate in one typed array, then a single pass keeps the top k. */
+/**
+ * BM25 over a merged index: scores accumulate in one typed array, then a single pass keeps the top k.
+ * With `accept`, only positions whose byte is non-zero can be returned (a scope within a library).
+ */
 export function searchMergedLexical(
   index: MergedLexicalIndex,
   query: string,
   k: number,
+  accept?: Uint8Array,
 ): Array<{ position: number; score: number }> {
   const documents = index.lengths.length;
   const terms = [...new Set(analyzeTerms(query))];
@@ -173,6 +182,7 @@ export function searchMergedLexical(
   const best: Array<{ position: number; score: number }> = [];
   let floor = -1;
   for (const position of touched) {
+    if (accept && accept[position] === 0) continue;
     const score = scores[position] ?? 0;
     if (best.length >= k && score <= floor) continue;
     best.push({ position, score });

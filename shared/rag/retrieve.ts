@@ -1,11 +1,17 @@
 // Retrieval over the caller's own shards: pick the user's ready documents (all, a session's, or
 // given sources), search each shard, merge by score. Scoping is by shard selection — there is no
 // shared index to post-filter — so another user's material can never be returned.
+//
+// A big library (LIBRARY_FROM_SOURCES sources or LIBRARY_FROM_CHUNKS chunks in scope) is searched
+// through its compacted library index (library.ts): one approximate vector search and one BM25
+// pass over prebuilt postings, restricted to the parts whose exact index version the user's ready
+// records still point at. Sources published after the library was built are searched per source
+// and merged in; once too many are, the library is rebuilt in the background.
 import type { BlobStore } from "../blobs/blobs.ts";
 import type { Citation } from "../conversations/session-store.ts";
 import type { DocumentRecord, DocumentRecords } from "../documents/records.ts";
 import type { Embedder } from "../embeddings/embeddings.ts";
-import { type StoredChunk, shardFiles } from "../ingestion/ingest.ts";
+import { type StoredChunk, shardFiles } from "../ingestion/layout.ts";
 import type { Logger } from "../observability/logger.ts";
 import { loadShard, type MergedShards, mergeShards, type Shard } from "../vector-index/shard.ts";
 import {
@@ -16,6 +22,16 @@ import {
   searchLexical,
   searchMergedLexical,
 } from "./lexical.ts";
+import {
+  currentLibraryId,
+  deleteLibraries,
+  type Library,
+  type LibraryManifest,
+  LibraryMismatchError,
+  type LibrarySource,
+  readLibrary,
+  writeLibrary,
+} from "./library.ts";
 
 export interface RetrievedPassage extends Citation {
   page: number;
@@ -51,6 +67,24 @@ interface LoadedShard {
 const MERGE_FROM_SOURCES = 8;
 const MERGED_CACHE_ENTRIES = 2;
 
+/**
+ * A scope this big is searched through the user's library index: loading its sources one by one
+ * costs ~15 ms each on a cold start, and their merged exact index grows with the library.
+ */
+export const LIBRARY_FROM_SOURCES = 64;
+export const LIBRARY_FROM_CHUNKS = 20_000;
+/** Sources the library lacks (published after it was built) that are searched per source meanwhile. */
+const LIBRARY_MAX_UNCOVERED = 32;
+/** From this many lacking sources on, a rebuild starts in the background. */
+const LIBRARY_REBUILD_FROM_UNCOVERED = 8;
+/** A library whose parts in scope hold less than this share of it is not worth searching. */
+const LIBRARY_MIN_SHARE = 0.5;
+const LIBRARY_CACHE_ENTRIES = 2;
+/** How often a library that lacks sources looks for a newer one built by another instance. */
+const LIBRARY_RECHECK_MS = 10_000;
+/** Blob reads in flight while a library is built. */
+const LIBRARY_BUILD_CONCURRENCY = 8;
+
 function dot(a: Float32Array, b: Float32Array): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += (a[i] ?? 0) * (b[i] ?? 0);
@@ -67,6 +101,20 @@ export interface RetrieverDeps {
 }
 
 export type Retriever = ReturnType<typeof createRetriever>;
+
+/** A search over the library: which parts are in scope, and the ready sources it lacks. */
+interface LibraryPlan {
+  library: Library;
+  covered: Array<{ record: DocumentRecord; part: number }>;
+  coveredChunks: number;
+  uncovered: DocumentRecord[];
+}
+
+/** A source whose chunks hits point into, whichever index they came from. */
+interface HitSource {
+  record: DocumentRecord;
+  chunk(index: number): StoredChunk | undefined;
+}
 
 /** Builds a retriever with an in-memory LRU cache of loaded shards (keyed by immutable version keys). */
 export function createRetriever(deps: RetrieverDeps) {
@@ -136,6 +184,217 @@ export function createRetriever(deps: RetrieverDeps) {
     return merged;
   }
 
+  // Loaded libraries by user id (at most LIBRARY_CACHE_ENTRIES, least recently used dropped first).
+  const libraries = new Map<string, { library: Library; checkedAt: number }>();
+  const libraryLoads = new Map<string, Promise<Library | undefined>>();
+  const compactions = new Map<string, Promise<LibraryManifest | undefined>>();
+  const space = { model: deps.embedder.model, dims: deps.embedder.dimensions };
+
+  function cacheLibrary(userId: string, library: Library): void {
+    libraries.delete(userId);
+    libraries.set(userId, { library, checkedAt: Date.now() });
+    for (const oldUser of libraries.keys()) {
+      if (libraries.size <= LIBRARY_CACHE_ENTRIES) break;
+      libraries.delete(oldUser);
+    }
+  }
+
+  /** The user's published library when it differs from `knownId`; undefined when none is usable. */
+  async function openLibrary(userId: string, knownId?: string): Promise<Library | undefined> {
+    const pending = libraryLoads.get(userId);
+    if (pending) return pending;
+    const loading = (async () => {
+      const id = await currentLibraryId(deps.blobs, userId);
+      if (!id) return undefined;
+      if (id === knownId) return libraries.get(userId)?.library;
+      try {
+        const library = await readLibrary(deps.blobs, userId, id, space);
+        cacheLibrary(userId, library);
+        return library;
+      } catch (error) {
+        if (!(error instanceof LibraryMismatchError)) throw error;
+        // Another format, model or tokenizer: rebuilt from the shards, which stay the truth.
+        deps.logger.warn("library index not usable, rebuilding", { reason: error.message });
+        scheduleCompaction(userId);
+        return undefined;
+      }
+    })().finally(() => libraryLoads.delete(userId));
+    libraryLoads.set(userId, loading);
+    return loading;
+  }
+
+  function planFor(library: Library, usable: DocumentRecord[]): LibraryPlan {
+    const covered: LibraryPlan["covered"] = [];
+    const uncovered: DocumentRecord[] = [];
+    let coveredChunks = 0;
+    for (const record of usable) {
+      // Only the exact version a ready record points at: a replaced or deleted version never matches.
+      const part = record.index_key ? library.partByKey.get(record.index_key) : undefined;
+      if (part === undefined) {
+        uncovered.push(record);
+        continue;
+      }
+      covered.push({ record, part });
+      coveredChunks += library.manifest.parts[part]?.count ?? 0;
+    }
+    return { library, covered, coveredChunks, uncovered };
+  }
+
+  function worthSearching(plan: LibraryPlan): boolean {
+    return (
+      plan.uncovered.length <= LIBRARY_MAX_UNCOVERED &&
+      plan.coveredChunks >= LIBRARY_MIN_SHARE * plan.library.manifest.total
+    );
+  }
+
+  /** How to search a big scope through the user's library, or undefined to search it per source. */
+  async function libraryPlan(userId: string, usable: DocumentRecord[]): Promise<LibraryPlan | undefined> {
+    const chunks = usable.reduce((sum, record) => sum + (record.chunk_count ?? 0), 0);
+    if (usable.length < LIBRARY_FROM_SOURCES && chunks < LIBRARY_FROM_CHUNKS) return undefined;
+    const cached = libraries.get(userId);
+    let library = cached?.library ?? (await openLibrary(userId));
+    if (cached) cacheLibrary(userId, cached.library);
+    let plan = library ? planFor(library, usable) : undefined;
+    if (cached && plan && plan.uncovered.length > 0 && Date.now() - cached.checkedAt > LIBRARY_RECHECK_MS) {
+      // Another instance may have rebuilt it since this one loaded it.
+      library = (await openLibrary(userId, cached.library.manifest.id)) ?? cached.library;
+      plan = planFor(library, usable);
+    }
+    if (!plan || plan.uncovered.length >= LIBRARY_REBUILD_FROM_UNCOVERED) scheduleCompaction(userId);
+    return plan && worthSearching(plan) ? plan : undefined;
+  }
+
+  async function* librarySources(records: DocumentRecord[]): AsyncGenerator<LibrarySource> {
+    for (let start = 0; start < records.length; start += LIBRARY_BUILD_CONCURRENCY) {
+      const batch = records.slice(start, start + LIBRARY_BUILD_CONCURRENCY);
+      const loaded = await Promise.all(
+        batch.map(async (record) => {
+          const files = shardFiles(record.index_key ?? "");
+          const [shard, chunks] = await Promise.all([deps.blobs.get(files.shard), deps.blobs.get(files.chunks)]);
+          return { record, shard, chunks };
+        }),
+      );
+      for (const { record, shard, chunks } of loaded) {
+        // Deleted since it was listed: left out (the check after publishing catches later deletions).
+        if (!shard || !chunks) continue;
+        yield { record, shard, chunks: JSON.parse(new TextDecoder().decode(chunks)) as StoredChunk[] };
+      }
+    }
+  }
+
+  /** Builds and publishes the user's library index from their ready sources (see library.ts). */
+  async function compact(userId: string): Promise<LibraryManifest | undefined> {
+    const ready = (await deps.records.list(userId, { status: "ready" })).filter(
+      (record) =>
+        record.index_key !== undefined &&
+        record.embedding_model === space.model &&
+        record.embedding_dims === space.dims,
+    );
+    if (ready.length === 0) return undefined;
+    const expected = ready.reduce((sum, record) => sum + (record.chunk_count ?? 0), 0);
+    const manifest = await writeLibrary(deps.blobs, userId, space, librarySources(ready), expected);
+    // A source deleted while the library was built must not stay readable in storage.
+    const still = new Set((await deps.records.list(userId, { status: "ready" })).map((record) => record.index_key));
+    if (manifest.parts.some((part) => !still.has(part.index_key))) {
+      await deleteLibraries(deps.blobs, userId);
+      libraries.delete(userId);
+      return undefined;
+    }
+    libraries.delete(userId);
+    deps.logger.info("library index built", { parts: manifest.parts.length, chunks: manifest.total });
+    return manifest;
+  }
+
+  function scheduleCompaction(userId: string): void {
+    if (compactions.has(userId)) return;
+    const running = compact(userId)
+      .catch((error: unknown) => {
+        deps.logger.error("library index build failed", { error: error instanceof Error ? error.message : "unknown" });
+        return undefined;
+      })
+      .finally(() => compactions.delete(userId));
+    compactions.set(userId, running);
+  }
+
+  /** Vector and BM25 hits of a scope searched through its library (plus the sources it lacks). */
+  async function searchLibrary(
+    plan: LibraryPlan,
+    query: string,
+    vector: Float32Array,
+    depth: number,
+    sources: HitSource[],
+  ): Promise<{
+    vectorHits: Array<{ shard: number; index: number; score: number }>;
+    lexicalHits: Array<{ key: number; index: number; score: number }>;
+  }> {
+    const { library, covered } = plan;
+    const { offsets, manifest } = library;
+    const shardOfPart = new Int32Array(manifest.parts.length).fill(-1);
+    for (const { record, part } of covered) {
+      shardOfPart[part] = sources.length;
+      const start = offsets[part] ?? 0;
+      const count = manifest.parts[part]?.count ?? 0;
+      sources.push({ record, chunk: (index) => (index < count ? library.chunk(start + index) : undefined) });
+    }
+    // Parts out of scope (another session, a deleted or replaced version) are masked out.
+    let accept: Uint8Array | undefined;
+    if (covered.length < manifest.parts.length) {
+      accept = new Uint8Array(manifest.total);
+      for (const { part } of covered) accept.fill(1, offsets[part], offsets[part + 1]);
+    }
+    const vectorHits: Array<{ shard: number; index: number; score: number }> = [];
+    const share = plan.coveredChunks / Math.max(1, manifest.total);
+    let want = accept ? Math.ceil(depth / Math.max(share, 0.01)) + depth : depth;
+    for (;;) {
+      vectorHits.length = 0;
+      for (const hit of library.vectors.search(vector, want)) {
+        const part = library.partOf(hit.position);
+        const shard = shardOfPart[part] ?? -1;
+        if (shard >= 0) vectorHits.push({ shard, index: hit.position - (offsets[part] ?? 0), score: hit.score });
+      }
+      if (vectorHits.length >= depth || want >= manifest.total) break;
+      want = Math.min(manifest.total, want * 4);
+    }
+    vectorHits.length = Math.min(vectorHits.length, depth);
+    const lexicalScored: Array<{ key: number; index: number; score: number }> = searchMergedLexical(
+      library.lexical,
+      query,
+      depth,
+      accept,
+    ).map((hit) => {
+      const part = library.partOf(hit.position);
+      return { key: shardOfPart[part] ?? -1, index: hit.position - (offsets[part] ?? 0), score: hit.score };
+    });
+
+    if (plan.uncovered.length > 0) {
+      const loaded = (
+        await Promise.all(plan.uncovered.map(async (record) => ({ record, loaded: await load(record) })))
+      ).filter((entry): entry is { record: DocumentRecord; loaded: LoadedShard } => entry.loaded !== undefined);
+      const base = sources.length;
+      loaded.forEach((entry, i) => {
+        sources.push({ record: entry.record, chunk: (index) => entry.loaded.chunks[index] });
+        for (const hit of entry.loaded.shard.search(vector, depth, deps.embedder.model)) {
+          vectorHits.push({ shard: base + i, index: hit.index, score: hit.score });
+        }
+      });
+      // BM25 statistics of the few newer sources are their own; their scores are close enough to
+      // the library's to rank side by side until the next rebuild pools them.
+      lexicalScored.push(
+        ...searchLexical(
+          loaded.map((entry, i) => ({ key: base + i, index: entry.loaded.lexical })),
+          query,
+          depth,
+        ),
+      );
+      vectorHits.sort((a, b) => b.score - a.score);
+      lexicalScored.sort((a, b) => b.score - a.score);
+    }
+    return {
+      vectorHits: vectorHits.slice(0, depth),
+      lexicalHits: lexicalScored.slice(0, depth),
+    };
+  }
+
   return {
     /** The k best passages for the query within the scope, best first. */
     async retrieve(scope: RetrievalScope, query: string, k: number): Promise<RetrievalResult> {
@@ -159,14 +418,22 @@ export function createRetriever(deps: RetrieverDeps) {
       const [vector] = await deps.embedder.embed([query]);
       if (!vector) return { passages: [], searched: 0, skipped };
 
-      const loaded = (await Promise.all(usable.map(async (record) => ({ record, loaded: await load(record) })))).filter(
-        (entry): entry is { record: DocumentRecord; loaded: LoadedShard } => entry.loaded !== undefined,
-      );
       // Hybrid retrieval: the best vector hits and the best BM25 hits, fused by normalised score.
       const depth = Math.max(k * 4, 20);
-      const vectorHits: Array<{ shard: number; index: number; score: number }> = [];
+      // Hits name a position in `sources` (shard) and a chunk index within that source.
+      const sources: HitSource[] = [];
+      let vectorHits: Array<{ shard: number; index: number; score: number }> = [];
       let lexicalHits: Array<{ key: number; index: number; score: number }>;
-      if (loaded.length >= MERGE_FROM_SOURCES) {
+      const plan = await libraryPlan(scope.userId, usable);
+      const loaded = plan
+        ? []
+        : (await Promise.all(usable.map(async (record) => ({ record, loaded: await load(record) })))).filter(
+            (entry): entry is { record: DocumentRecord; loaded: LoadedShard } => entry.loaded !== undefined,
+          );
+      for (const entry of loaded) sources.push({ record: entry.record, chunk: (index) => entry.loaded.chunks[index] });
+      if (plan) {
+        ({ vectorHits, lexicalHits } = await searchLibrary(plan, query, vector, depth, sources));
+      } else if (loaded.length >= MERGE_FROM_SOURCES) {
         const merged = mergedFor(loaded);
         for (const hit of merged.vectors.search(vector, depth, deps.embedder.model)) {
           vectorHits.push({ shard: hit.part, index: hit.index, score: hit.score });
@@ -223,7 +490,7 @@ export function createRetriever(deps: RetrieverDeps) {
       // Lexical-only hits get their cosine too, so `score` means the same thing on every passage.
       const missing = best.filter((hit) => hit.cosine === undefined);
       if (missing.length > 0) {
-        const texts = missing.map((hit) => loaded[hit.shard]?.loaded.chunks[hit.index]?.text ?? "");
+        const texts = missing.map((hit) => sources[hit.shard]?.chunk(hit.index)?.text ?? "");
         const vectors = await deps.embedder.embed(texts);
         missing.forEach((hit, i) => {
           const chunkVector = vectors[i];
@@ -233,8 +500,8 @@ export function createRetriever(deps: RetrieverDeps) {
 
       const passages: RetrievedPassage[] = [];
       for (const hit of best) {
-        const entry = loaded[hit.shard];
-        const chunk = entry?.loaded.chunks[hit.index];
+        const entry = sources[hit.shard];
+        const chunk = entry?.chunk(hit.index);
         if (!entry || !chunk) continue;
         passages.push({
           source_id: entry.record.source_id,
@@ -249,13 +516,33 @@ export function createRetriever(deps: RetrieverDeps) {
       return { passages, searched: usable.length, skipped };
     },
 
-    /** Drops cached shards of a deleted source. */
-    forget(indexKey: string): void {
+    /**
+     * Drops cached shards of a deleted source, and the user's library indexes holding it: its text
+     * must not stay in storage (the next big query rebuilds the library without it).
+     */
+    async forget(indexKey: string): Promise<void> {
       for (const key of mergedCache.keys()) if (key.split("|").includes(indexKey)) mergedCache.delete(key);
       const entry = cache.get(indexKey);
-      if (!entry) return;
-      cache.delete(indexKey);
-      cachedBytes -= entry.bytes;
+      if (entry) {
+        cache.delete(indexKey);
+        cachedBytes -= entry.bytes;
+      }
+      const userSegment = /^indexes\/([^/]+)\//.exec(indexKey)?.[1];
+      if (!userSegment) return;
+      const userId = decodeURIComponent(userSegment);
+      libraries.delete(userId);
+      await deleteLibraries(deps.blobs, userId);
+    },
+
+    /** Builds the user's library index now (after ingestion, or to warm a big library). */
+    compact(userId: string): Promise<LibraryManifest | undefined> {
+      const running = compactions.get(userId);
+      return running ? running.then(() => compact(userId)) : compact(userId);
+    },
+
+    /** Resolves once background library builds have finished (tests and benchmarks). */
+    async settled(): Promise<void> {
+      await Promise.all(compactions.values());
     },
   };
 }

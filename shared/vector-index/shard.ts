@@ -3,17 +3,50 @@
 // search is both fast and free of training; scoping a query = choosing which shards to search.
 import { createRequire } from "node:module";
 
-type Faiss = typeof import("faiss-node");
-let faissModule: Faiss | undefined;
+/**
+ * A FAISS index as our faiss-node build exposes it: layers/faiss/build-local.mjs adds typed-array
+ * add/train/search (one copy instead of one N-API call per float) and search-time parameters
+ * (IVF nprobe, HNSW efSearch) to faiss-node 0.5.1.
+ */
+export interface NativeIndex {
+  ntotal(): number;
+  getDimension(): number;
+  isTrained(): boolean;
+  addFloat32(vectors: Float32Array): void;
+  trainFloat32(vectors: Float32Array): void;
+  /** k best per query, best first; labels are -1 where fewer than k exist. */
+  searchFloat32(queries: Float32Array, k: number): { distances: Float32Array; labels: Int32Array };
+  setSearchParameter(name: string, value: number): void;
+  mergeFrom(other: NativeIndex): void;
+  toBuffer(): Buffer;
+}
+
+export interface NativeFaiss {
+  Index: {
+    fromFactory(dims: number, descriptor: string, metric: number): NativeIndex;
+    fromBuffer(buffer: Buffer): NativeIndex;
+  };
+  IndexFlatIP: { new (dims: number): NativeIndex; fromBuffer(buffer: Buffer): NativeIndex };
+}
+
+/** faiss's METRIC_INNER_PRODUCT. */
+export const METRIC_INNER_PRODUCT = 0;
+
+let faissModule: NativeFaiss | undefined;
 
 /**
  * faiss-node is loaded on first use, not at import: in Lambda it comes from a layer that only the
  * functions searching or building shards have, and every feature imports this module through the
  * engine. A static import would stop the others from loading at all.
  */
-function faiss(): Faiss {
-  faissModule ??= createRequire(import.meta.url)("faiss-node") as Faiss;
-  return faissModule;
+export function faiss(): NativeFaiss {
+  if (faissModule) return faissModule;
+  const loaded = createRequire(import.meta.url)("faiss-node") as NativeFaiss;
+  if (typeof (loaded.IndexFlatIP.prototype as Partial<NativeIndex>).searchFloat32 !== "function") {
+    throw new Error("faiss-node was built without the typed-array methods: run `node layers/faiss/build-local.mjs`");
+  }
+  faissModule = loaded;
+  return loaded;
 }
 
 /** What a shard was built with; stored beside the shard so a query in another vector space is refused. */
@@ -42,8 +75,7 @@ export class EmbeddingMismatchError extends Error {
   override readonly name = "EmbeddingMismatchError";
 }
 
-// Converting a whole Float32Array to number[] at once is slow and doubles peak memory for big
-// sources, so vectors go into FAISS in batches.
+// Vectors go into FAISS in batches so that a big source is never copied into one more buffer whole.
 const ADD_BATCH = 512;
 
 /** A shard filled batch by batch, so the caller need not hold every vector of a source at once. */
@@ -66,14 +98,14 @@ export function createShardBuilder(dims: number): ShardBuilder {
     add(vectors) {
       for (let start = 0; start < vectors.length; start += ADD_BATCH) {
         const batch = vectors.slice(start, start + ADD_BATCH);
-        const flat = new Array<number>(batch.length * dims);
+        const flat = new Float32Array(batch.length * dims);
         batch.forEach((vector, row) => {
           if (vector.length !== dims) {
             throw new EmbeddingMismatchError(`vector ${count + row} has ${vector.length} dimensions, expected ${dims}`);
           }
-          for (let i = 0; i < dims; i++) flat[row * dims + i] = vector[i] ?? 0;
+          flat.set(vector, row * dims);
         });
-        index.add(flat);
+        if (batch.length > 0) index.addFloat32(flat);
         count += batch.length;
       }
     },
@@ -86,6 +118,34 @@ export function buildShard(vectors: Float32Array[], dims: number): Buffer {
   const builder = createShardBuilder(dims);
   builder.add(vectors);
   return builder.toBuffer();
+}
+
+// Serialised IndexFlatIP (FAISS 1.7.x): "IxFI", d (i32), ntotal (i64), two unused i64, is_trained
+// (u8), metric (i32), then the vectors (u64 float count + floats) at the very end.
+const FLAT_IP_FOURCC = "IxFI";
+
+/**
+ * The vectors of a serialised shard, read in place (no FAISS call, no copy when aligned): what a
+ * compacted library index is built from.
+ */
+export function shardVectors(buffer: Uint8Array, dims: number): Float32Array {
+  if (buffer.byteLength < 45) throw new Error("not an IndexFlatIP shard (too short)");
+  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  const fourcc = String.fromCharCode(...buffer.subarray(0, 4));
+  if (fourcc !== FLAT_IP_FOURCC) throw new Error(`not an IndexFlatIP shard (${fourcc})`);
+  if (view.getInt32(4, true) !== dims) {
+    throw new EmbeddingMismatchError(`shard has ${view.getInt32(4, true)} dimensions, expected ${dims}`);
+  }
+  const count = Number(view.getBigInt64(8, true));
+  const bytes = count * dims * 4;
+  const start = buffer.byteLength - bytes;
+  if (start < 8 || Number(view.getBigUint64(start - 8, true)) !== count * dims) {
+    throw new Error("shard layout not recognised: vector block size mismatch");
+  }
+  const offset = buffer.byteOffset + start;
+  if (offset % 4 === 0) return new Float32Array(buffer.buffer, offset, count * dims);
+  // A fresh, aligned copy (Buffer#slice would return a view of the same unaligned memory).
+  return new Float32Array(new Uint8Array(buffer.subarray(start)).buffer);
 }
 
 /** Loads a shard written by buildShard; `meta` must describe the vectors it was built from. */
@@ -111,7 +171,7 @@ export function loadShard(buffer: Buffer, meta: ShardMeta): Shard {
       // FAISS pads missing results with label -1 but rejects k > ntotal, so k is capped first.
       const limit = Math.min(Math.floor(k), total);
       if (limit <= 0) return [];
-      const { labels, distances } = index.search(Array.from(query), limit);
+      const { labels, distances } = index.searchFloat32(query, limit);
       const hits: ShardHit[] = [];
       labels.forEach((label, i) => {
         const score = distances[i];
@@ -172,7 +232,7 @@ export function mergeShards(parts: Array<{ buffer: Buffer; meta: ShardMeta }>): 
       }
       const limit = Math.min(Math.floor(k), total);
       if (limit <= 0) return [];
-      const { labels, distances } = merged.search(Array.from(query), limit);
+      const { labels, distances } = merged.searchFloat32(query, limit);
       const hits: Array<ShardHit & { part: number }> = [];
       labels.forEach((label, i) => {
         const score = distances[i];
