@@ -7,8 +7,8 @@ import { BadRequestError, NotFoundError } from "../http/errors.ts";
 import type { ChatModel } from "../llm/chat-model.ts";
 import { circuitStateOf } from "../llm/resilient.ts";
 import { generateStructured } from "../llm/structured.ts";
-import { bodyText, contentStem, keyPhrases, sentencesOf } from "./keyphrases.ts";
 import { citeSection, loadMaterial, type Material, type MaterialDeps, type MaterialSection } from "./material.ts";
+import { bodyText, contentStem, keyPhrases, sentencesOf } from "./sentences.ts";
 
 export type CardDifficulty = "easy" | "medium" | "hard";
 

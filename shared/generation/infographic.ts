@@ -4,6 +4,7 @@
 import { z } from "zod";
 import type { ChatModel } from "../llm/chat-model.ts";
 import { generateStructured, StructuredOutputError } from "../llm/structured.ts";
+import type { Material } from "./material.ts";
 import {
   keyPhrase,
   keySentences,
@@ -13,8 +14,7 @@ import {
   type SentenceGroup,
   sentenceGroups,
   yearFacts,
-} from "./extractive-text.ts";
-import type { Material } from "./material.ts";
+} from "./sentences.ts";
 
 export interface InfographicStat {
   label: string;

@@ -6,8 +6,8 @@ import { ConflictError, NotFoundError } from "../http/errors.ts";
 import type { ChatModel } from "../llm/chat-model.ts";
 import { circuitStateOf } from "../llm/resilient.ts";
 import { generateStructured, StructuredOutputError } from "../llm/structured.ts";
-import { bodyText, contentStem, keyPhrases, mentions, sentencesOf } from "./keyphrases.ts";
 import { citeSection, loadMaterial, type Material, type MaterialDeps, type MaterialSection } from "./material.ts";
+import { bodyText, contentStem, keyPhrases, mentions, sentencesOf } from "./sentences.ts";
 
 export interface MindMapNode {
   id: string;

@@ -2,8 +2,8 @@
 // written from numbered passages and checked for the report's shape; offline (and when the model's
 // answer is unusable), extractive: the material's own headings, its key sentences verbatim.
 import type { ChatModel } from "../llm/chat-model.ts";
-import { keySentences, type MaterialSentence, rankSentences, sentenceGroups } from "./extractive-text.ts";
 import { citeSection, type Material, type MaterialSection } from "./material.ts";
+import { type GroupedSentence, keySentences, rankSentences, sentenceGroups } from "./sentences.ts";
 
 export interface ReportCitation {
   /** The `[n]` marker used in the report. */
@@ -34,9 +34,9 @@ const PROMPT_CHARS = 12_000;
 
 /** Numbers citations by sentence, in order of first use: each quote is exactly the bullet it backs. */
 function citationBook() {
-  const bySentence = new Map<MaterialSentence, ReportCitation>();
+  const bySentence = new Map<GroupedSentence, ReportCitation>();
   return {
-    cite(sentence: MaterialSentence): number {
+    cite(sentence: GroupedSentence): number {
       const existing = bySentence.get(sentence);
       if (existing) return existing.marker;
       const marker = bySentence.size + 1;
@@ -72,7 +72,7 @@ export function buildReportOffline(material: Material, topic: string): Report {
   const all = groups.flatMap((group) => group.sentences);
   const title = topic.trim() || material.sections[0]?.heading_path[0] || material.titles[0] || "Study material";
   const book = citationBook();
-  const bullet = (sentence: MaterialSentence) => `- ${sentence.text} [${book.cite(sentence)}]`;
+  const bullet = (sentence: GroupedSentence) => `- ${sentence.text} [${book.cite(sentence)}]`;
   if (all.length === 0) {
     return {
       markdown: `# ${title}\n\n## Overview\n\n- The material has no sentences to report on yet.`,
@@ -87,7 +87,7 @@ export function buildReportOffline(material: Material, topic: string): Report {
   // The most relevant groups to the topic, kept in the material's order.
   const ranked = rankSentences(all, topic);
   const rankOf = new Map(ranked.map((sentence, index) => [sentence, index]));
-  const best = (sentences: MaterialSentence[]) =>
+  const best = (sentences: GroupedSentence[]) =>
     Math.min(...sentences.map((sentence) => rankOf.get(sentence) ?? Number.MAX_SAFE_INTEGER));
   const chosen = new Set([...headed].sort((a, b) => best(a.sentences) - best(b.sentences)).slice(0, MAX_GROUPS));
   const lines = [`# ${title}`, "", "## Overview", "", ...overview.map(bullet)];
