@@ -5,16 +5,19 @@
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { isBuiltin } from "node:module";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build, type Metafile } from "esbuild";
+import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
 import { signDevToken } from "#infra/local/dev-secret.ts";
+import { ALL_FEATURES_ENTRY_SOURCE, EMPTY_HANDLER_SOURCE } from "./cold-start/baselines.ts";
 import { cdkEsbuildOptions, EMBEDDED_STORE_EXTERNALS } from "./cold-start/bundle-options.ts";
 import { checkCdkParity } from "./cold-start/cdk-parity.ts";
+import { restEvent } from "./cold-start/events.ts";
 import { type BenchState, buildPlan, type ConfigMode, type Unit } from "./cold-start/plan.ts";
 import type { ProbeResult, ProbeSpec } from "./cold-start/protocol.ts";
+import { type Figure, figure } from "./figures.ts";
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS_FILE = join(PROJECT_ROOT, "bench", "results-cold-start.json");
@@ -61,6 +64,8 @@ interface UnitReport {
   note?: string;
   error?: string;
   log_tail?: string;
+  /** 1-minute load average right after the probe (the machine is shared). */
+  load_1m?: number | null;
 }
 
 const round = (value: number | undefined | null, digits = 1): number | null =>
@@ -71,11 +76,25 @@ function packageOf(input: string): string {
   return match?.[1] ?? "(engine code)";
 }
 
+/** The cloud adapter modules a function imports, replaced in the runnable bundles (see embedded-adapters.ts). */
+const benchAdapters: Plugin = {
+  name: "bench-embedded-adapters",
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /engine\/cloud-(store|blobs|queue|adapters)\.ts$/ }, () => ({
+      path: join(PROJECT_ROOT, "bench", "cold-start", "embedded-adapters.ts"),
+    }));
+  },
+};
+
+/** An entry file, or source text bundled as if it were a file at the project root. */
+type Entry = string | { source: string; name: string };
+
 async function bundleEntry(
   name: string,
-  entry: string,
+  entry: Entry,
   outRoot: string,
   extraExternals: readonly string[] = [],
+  plugins: Plugin[] = [],
 ): Promise<BundleInfo> {
   const dir = join(outRoot, name);
   const file = join(dir, "index.mjs");
@@ -83,7 +102,17 @@ async function bundleEntry(
   const empty = { file, dir, bundle_bytes: 0, gzip_bytes: 0, sourcemap_bytes: 0, top_packages: [], externals: [] };
   let metafile: Metafile | undefined;
   try {
-    metafile = (await build(cdkEsbuildOptions(PROJECT_ROOT, entry, file, extraExternals))).metafile;
+    const options: BuildOptions = cdkEsbuildOptions(
+      PROJECT_ROOT,
+      typeof entry === "string" ? entry : entry.name,
+      file,
+      extraExternals,
+    );
+    if (typeof entry !== "string") {
+      delete options.entryPoints;
+      options.stdin = { contents: entry.source, resolveDir: PROJECT_ROOT, sourcefile: entry.name, loader: "ts" };
+    }
+    metafile = (await build({ ...options, plugins })).metafile;
   } catch (error) {
     return { ...empty, build_ms: performance.now() - started, error: String(error) };
   }
@@ -159,8 +188,14 @@ function lambdaEnvironment(unit: Unit, taskRoot: string, dataDir: string): Recor
     RATE_LIMIT_CHAT_PER_MINUTE: "1000",
     RATE_LIMIT_GENERATE_PER_MINUTE: "1000",
   };
-  if (unit.config === "aws") env.MONGO_URI = "mongodb://127.0.0.1:9/collabry";
-  if (unit.config === "aws-unreachable-mongo") env.MONGO_URI = "mongodb://127.0.0.1:9/collabry";
+  if (unit.config === "aws" || unit.config === "aws-unreachable-mongo") {
+    // Port 9 (discard) is closed here: MongoDB unreachable. Bucket and queue as deployed, never called.
+    Object.assign(env, {
+      MONGO_URI: "mongodb://127.0.0.1:9/collabry",
+      DATA_BUCKET: "collabry-bench-data",
+      INGEST_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/collabry-bench-ingest",
+    });
+  }
   if (unit.config === "lambda-embedded-store") Object.assign(env, { RUNTIME: "local", DATA_DIR: dataDir });
   return env;
 }
@@ -266,9 +301,27 @@ async function main(): Promise<void> {
     const runnable = new Map<string, BundleInfo>();
     for (const [name, entry] of entries) {
       exact.set(name, await bundleEntry(name, entry, join(work, "bundles-cdk")));
-      runnable.set(name, await bundleEntry(name, entry, join(work, "bundles"), EMBEDDED_STORE_EXTERNALS));
+      runnable.set(
+        name,
+        await bundleEntry(name, entry, join(work, "bundles"), EMBEDDED_STORE_EXTERNALS, [benchAdapters]),
+      );
     }
     const bundles = exact;
+    // Baselines measured in the same run: the floor (an empty handler) and the bundle every function
+    // had before per-feature composition (the whole engine and every route).
+    const floorBundle = await bundleEntry(
+      "floor",
+      { source: EMPTY_HANDLER_SOURCE, name: "empty-handler.ts" },
+      join(work, "bundles"),
+    );
+    const allFeatures = { source: ALL_FEATURES_ENTRY_SOURCE, name: "all-features.ts" };
+    const allFeaturesExact = await bundleEntry("all-features", allFeatures, join(work, "bundles-cdk"));
+    const allFeaturesRunnable = await bundleEntry(
+      "all-features",
+      allFeatures,
+      join(work, "bundles"),
+      EMBEDDED_STORE_EXTERNALS,
+    );
     for (const [name, info] of exact) {
       process.stderr.write(
         `bundled ${name}: ${info.bundle_bytes} bytes (runnable ${runnable.get(name)?.bundle_bytes})\n`,
@@ -285,9 +338,44 @@ async function main(): Promise<void> {
 
     const state: BenchState = { token: await signDevToken(JWT_SECRET, { userId: BENCH_USER }), userId: BENCH_USER };
     const reports: UnitReport[] = [];
-    for (const unit of plan) {
+    const baselineUnit = (name: string, bundle: string, config: ConfigMode, note: string): Unit => ({
+      name,
+      bundle,
+      entry: `${bundle}.ts`,
+      exportName: "handler",
+      streaming: false,
+      layer: false,
+      memoryMb: 512,
+      config,
+      informational: true,
+      note,
+      invocations: () => [
+        { label: "GET /health", event: restEvent({ method: "GET", path: "/health" }) },
+        { label: "GET /health", event: restEvent({ method: "GET", path: "/health" }) },
+      ],
+    });
+    exact.set("floor", floorBundle);
+    runnable.set("floor", floorBundle);
+    exact.set("all-features", allFeaturesExact);
+    runnable.set("all-features", allFeaturesRunnable);
+    const baselines = [
+      baselineUnit(
+        "floor",
+        "floor",
+        "aws",
+        "an empty handler: Node's own module load and one call (the physical floor)",
+      ),
+      baselineUnit(
+        "all-features",
+        "all-features",
+        "lambda-embedded-store",
+        "before per-feature composition: the whole engine and every route in one bundle",
+      ),
+    ];
+    const load: number[] = [loadavg()[0] ?? 0];
+    for (const unit of [...baselines, ...plan]) {
       const bundle = bundles.get(unit.bundle);
-      const runnableBundle = runnable.get(unit.bundle);
+      const runnableBundle = unit.exact ? bundle : runnable.get(unit.bundle);
       if (!bundle || !runnableBundle) continue;
       if (bundle.error || runnableBundle.error) {
         reports.push(report(unit, bundle, undefined, runnableBundle.error));
@@ -308,6 +396,8 @@ async function main(): Promise<void> {
       const outcome = await runProbe(probe, spec, env, join(work, "probes", `${slug}.log`));
       if (outcome.result) unit.after?.(outcome.result, state);
       const unitReport = report(unit, bundle, outcome.result, outcome.error);
+      unitReport.load_1m = round(loadavg()[0], 2);
+      load.push(loadavg()[0] ?? 0);
       if (unitReport.error || !unitReport.pass.answered) unitReport.log_tail = outcome.logTail;
       reports.push(unitReport);
       process.stderr.write(
@@ -315,7 +405,122 @@ async function main(): Promise<void> {
       );
     }
 
+    // The deployed bundles themselves (MongoDB driver, AWS SDK clients), imported without a call:
+    // the runs above use the runnable bundles, whose cloud adapters are swapped for embedded ones.
+    const deployedImport = new Map<string, { import_ms: number | null; peak_rss_mb: number | null; error?: string }>();
+    for (const [name] of entries) {
+      const info = exact.get(name);
+      if (!info || info.error) continue;
+      const layer = plan.some((unit) => unit.bundle === name && unit.layer);
+      await linkRuntimeModules(info.dir, layer);
+      const unit: Unit = { ...baselineUnit(`${name}@deployed-import`, name, "aws", ""), invocations: () => [] };
+      const slug = `${name}-deployed-import`;
+      const outcome = await runProbe(
+        probe,
+        {
+          bundle: info.file,
+          exportName: "handler",
+          streaming: false,
+          functionName: `collabry-bench-${slug}`,
+          memoryMb: 512,
+          invocations: [],
+          resultFile: join(work, "probes", `${slug}.result.json`),
+        },
+        lambdaEnvironment(unit, info.dir, dataDir),
+        join(work, "probes", `${slug}.log`),
+      );
+      const error = outcome.error ?? outcome.result?.import_error;
+      deployedImport.set(name, {
+        import_ms: round(outcome.result?.import_ms),
+        peak_rss_mb: round(outcome.result?.peak_rss_mb),
+        ...(error ? { error } : {}),
+      });
+      process.stderr.write(`${name} (deployed bundle): import ${round(outcome.result?.import_ms)} ms\n`);
+    }
+
     const held = reports.filter((entry) => !entry.informational);
+    const floor = reports.find((entry) => entry.function === "floor");
+    const before = reports.find((entry) => entry.function === "all-features");
+    const mib = (bytes: number) => Number((bytes / 1024 / 1024).toFixed(3));
+    const figures: Figure[] = [];
+    for (const [name] of entries) {
+      const info = exact.get(name);
+      if (!info) continue;
+      figures.push(
+        figure({
+          id: `cold_start.${name}.bundle_mib`,
+          label: `bundle size, ${name}`,
+          unit: "MiB",
+          value: info.error ? null : mib(info.bundle_bytes),
+          better: "lower",
+          baseline: {
+            label: "all-features bundle (before per-feature composition)",
+            value: mib(allFeaturesExact.bundle_bytes),
+          },
+          target: { op: "<=", value: MAX_BUNDLE_BYTES / 1024 / 1024 },
+          ...(info.top_packages[0]
+            ? {
+                note: `largest: ${info.top_packages
+                  .slice(0, 3)
+                  .map((entry) => `${entry.package} ${Math.round(entry.bytes / 1024)} KiB`)
+                  .join(", ")}`,
+              }
+            : {}),
+        }),
+      );
+    }
+    for (const entry of held) {
+      figures.push(
+        figure({
+          id: `cold_start.${entry.function}.init_ms`,
+          label: `init (import + first invocation), ${entry.function}`,
+          unit: "ms",
+          value: entry.init_ms,
+          better: "lower",
+          baseline: { label: "empty handler (floor)", value: floor?.init_ms },
+          target: { op: "<=", value: MAX_INIT_MS },
+          note: `import ${entry.import_ms} ms + first ${entry.first_invoke_ms} ms; load ${entry.load_1m}; all-features bundle init ${before?.init_ms ?? "n/a"} ms`,
+        }),
+        figure({
+          id: `cold_start.${entry.function}.peak_rss_mb`,
+          label: `peak RSS after two invocations, ${entry.function}`,
+          unit: "MB",
+          value: entry.peak_rss_mb,
+          better: "lower",
+          baseline: { label: "empty handler (floor)", value: floor?.peak_rss_mb },
+        }),
+      );
+    }
+    for (const [name, measured] of deployedImport) {
+      figures.push(
+        figure({
+          id: `cold_start.${name}.deployed_import_ms`,
+          label: `import of the deployed bundle (cloud adapters), ${name}`,
+          unit: "ms",
+          value: measured.import_ms,
+          better: "lower",
+          baseline: { label: "empty handler import (floor)", value: floor?.import_ms },
+          ...(measured.error ? { note: measured.error.slice(0, 200) } : {}),
+        }),
+      );
+    }
+    const unreachable = reports.find((entry) => entry.function === "meta@unreachable-mongo");
+    if (unreachable) {
+      figures.push(
+        figure({
+          id: "cold_start.meta.unreachable_mongo.health_ms",
+          label: "GET /health with MongoDB down (deployed meta bundle, first invocation)",
+          unit: "ms",
+          value: unreachable.first_invoke_ms,
+          better: "lower",
+          baseline: {
+            label: "GET /health, embedded store up",
+            value: reports.find((entry) => entry.function === "meta")?.first_invoke_ms,
+          },
+          note: `statuses ${unreachable.statuses.join(",")}`,
+        }),
+      );
+    }
     const summary = {
       functions: held.length,
       bundle_size_pass: held.filter((entry) => entry.pass.bundle_size).length,
@@ -362,8 +567,11 @@ async function main(): Promise<void> {
           },
         ]),
       ),
+      deployed_import: Object.fromEntries(deployedImport),
+      load_1m: { min: round(Math.min(...load), 2), max: round(Math.max(...load), 2) },
       functions: reports,
       summary,
+      figures,
     };
     const json = JSON.stringify(results, null, 2);
     await writeFile(RESULTS_FILE, `${json}\n`);

@@ -13,8 +13,11 @@ function titleFrom(message: string): string {
   return flat.length > TITLE_CHARS ? `${flat.slice(0, TITLE_CHARS - 1)}…` : flat;
 }
 
+/** What the chat routes use of the engine (a Lambda composes only these). */
+export type ChatDeps = Pick<Engine, "verifyToken" | "sessions" | "copilot">;
+
 /** Registers `/ai/chat` and `/ai/chat/stream`. */
-export function registerChat(app: App, engine: Engine): void {
+export function registerChat(app: App, engine: ChatDeps): void {
   const route = routeRegistrar(app, chatRoutes, engine.verifyToken);
 
   /** The given session when the caller owns it (404 otherwise), or a new one named after the message. */

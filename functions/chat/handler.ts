@@ -1,10 +1,29 @@
-// Lambda entry of the chat feature (thin: the app is built once per cold start).
-import { loadConfig } from "#shared/config/config.ts";
-import { createEngine } from "#shared/engine.ts";
+// Lambda entry of the chat feature: session-optional chat over the copilot (model, the user's
+// documents, study artifacts). Only these parts are composed (and bundled); see shared/engine/lambda.ts.
+import { type Config, loadConfig } from "#shared/config/config.ts";
+import type { PlatformAdapters } from "#shared/engine/adapters.ts";
+import { openCloudBlobs } from "#shared/engine/cloud-blobs.ts";
+import { openCloudStore } from "#shared/engine/cloud-store.ts";
+import { lambdaCopilot, lambdaCore } from "#shared/engine/lambda.ts";
+import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
-import { buildApp } from "../app.ts";
+import { createFeatureApp } from "../feature-app.ts";
+import { registerChat } from "./api.ts";
 
-const entries = lambdaEntries(async () => buildApp(await createEngine(loadConfig()), ["chat"]));
+export async function composeChat(
+  config: Config,
+  adapters: Pick<PlatformAdapters, "openStore" | "openBlobs">,
+): Promise<App> {
+  const core = await lambdaCore(config, adapters.openStore);
+  const { sessions, copilot } = await lambdaCopilot(core, adapters.openBlobs);
+  const app = createFeatureApp(core);
+  registerChat(app, { verifyToken: core.verifyToken, sessions, copilot });
+  return app;
+}
+
+const entries = lambdaEntries(() =>
+  composeChat(loadConfig(), { openStore: openCloudStore, openBlobs: openCloudBlobs }),
+);
 
 export const handler = entries.handler;
 export const streamingHandler = entries.streamingHandler;

@@ -48,8 +48,11 @@ function formString(value: unknown): string | undefined {
   return typeof value === "string" && value.trim() !== "" ? value.trim().slice(0, 200) : undefined;
 }
 
+/** What the documents routes use of the engine (a Lambda composes only these). */
+export type DocumentsDeps = Pick<Engine, "verifyToken" | "config" | "documents" | "records">;
+
 /** Registers every documents route on the app. */
-export function registerDocuments(app: App, engine: Engine): void {
+export function registerDocuments(app: App, engine: DocumentsDeps): void {
   const route = routeRegistrar(app, documentsRoutes, engine.verifyToken);
   const { documents, records } = engine;
   const fetchPage = createPageFetcher(pageFetcherOptionsFor(engine.config));

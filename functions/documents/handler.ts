@@ -1,10 +1,39 @@
-// Lambda entry of the documents feature (thin: the app is built once per cold start).
-import { loadConfig } from "#shared/config/config.ts";
-import { createEngine } from "#shared/engine.ts";
+// Lambda entry of the documents feature: uploads (inline, presigned, multipart, URL), listing and
+// deletion; ingestion itself runs in the worker. Only these parts are composed (and bundled): no
+// model, no embedder, no index (see shared/engine/lambda.ts).
+import { type Config, loadConfig } from "#shared/config/config.ts";
+import type { PlatformAdapters } from "#shared/engine/adapters.ts";
+import { cloudAdapters } from "#shared/engine/cloud-adapters.ts";
+import { lambdaCore, openLambdaBlobs } from "#shared/engine/lambda.ts";
+import { documentRecordsFor, documentServiceFor } from "#shared/engine/parts.ts";
+import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
-import { buildApp } from "../app.ts";
+import { createFeatureApp } from "../feature-app.ts";
+import { registerDocuments } from "./api.ts";
 
-const entries = lambdaEntries(async () => buildApp(await createEngine(loadConfig()), ["documents"]));
+// This function never loads a shard, so a removed document has no cached index here to drop.
+const noShardCache = { forget: async () => {} };
+
+export async function composeDocuments(config: Config, adapters: PlatformAdapters): Promise<App> {
+  const core = await lambdaCore(config, adapters.openStore);
+  const [records, blobs, { queue }] = await Promise.all([
+    documentRecordsFor(core.store),
+    openLambdaBlobs(config, adapters.openBlobs),
+    adapters.openQueue(config, core.store, core.logger),
+  ]);
+  const documents = documentServiceFor(config, {
+    records,
+    blobs,
+    queue,
+    retriever: noShardCache,
+    logger: core.logger,
+  });
+  const app = createFeatureApp(core);
+  registerDocuments(app, { verifyToken: core.verifyToken, config, documents, records });
+  return app;
+}
+
+const entries = lambdaEntries(() => composeDocuments(loadConfig(), cloudAdapters));
 
 export const handler = entries.handler;
 export const streamingHandler = entries.streamingHandler;

@@ -7,8 +7,11 @@ import { routeRegistrar } from "#shared/http/openapi.ts";
 import { flashcardsRoutes } from "./routes.ts";
 import { createDeckRoute, deleteDeckRoute, getDeckRoute, listDecksRoute, reviewRoute } from "./schema.ts";
 
+/** What the flashcards routes use of the engine (a Lambda composes only these). */
+export type FlashcardsDeps = Pick<Engine, "verifyToken" | "model" | "records" | "blobs" | "retriever" | "store">;
+
 /** Registers the flashcards routes on the app. */
-export function registerFlashcards(app: App, engine: Engine): void {
+export function registerFlashcards(app: App, engine: FlashcardsDeps): void {
   const route = routeRegistrar(app, flashcardsRoutes, engine.verifyToken);
   const deps = { model: engine.model, records: engine.records, blobs: engine.blobs, retriever: engine.retriever };
   const decks = createDeckStore(engine.store);

@@ -1,14 +1,29 @@
 // Lambda entry of the ingestion worker: SQS events (our ingest jobs and S3 upload notifications)
-// with partial batch failures (`reportBatchItemFailures`).
+// with partial batch failures (`reportBatchItemFailures`). The only function that bundles the
+// document parsers; it composes the store, blobs and embedder, nothing of the HTTP side.
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { loadConfig } from "#shared/config/config.ts";
-import { createEngine, type Engine } from "#shared/engine.ts";
+import { type Config, loadConfig } from "#shared/config/config.ts";
+import type { PlatformAdapters } from "#shared/engine/adapters.ts";
+import { openCloudBlobs } from "#shared/engine/cloud-blobs.ts";
+import { openCloudStore } from "#shared/engine/cloud-store.ts";
+import { openLambdaBlobs } from "#shared/engine/lambda.ts";
+import { createEmbedder } from "#shared/engine/model.ts";
+import { documentRecordsFor, extractionLimitsFor } from "#shared/engine/parts.ts";
+import type { Engine } from "#shared/engine.ts";
 import { createIngestWorker } from "#shared/ingestion/worker.ts";
+import { createLogger } from "#shared/observability/logger.ts";
+import { createMetrics } from "#shared/observability/metrics.ts";
 
-let worker: Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> | undefined;
+type Worker = (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+/** What the worker uses of an engine. */
+export type WorkerDeps = Pick<
+  Engine,
+  "config" | "records" | "blobs" | "embedder" | "extractionLimits" | "logger" | "metrics"
+>;
 
 /** The worker of an engine; the local runtime feeds it from the in-process queue. */
-export function workerFor(engine: Engine): (event: SQSEvent) => Promise<SQSBatchResponse> {
+export function workerFor(engine: WorkerDeps): Worker {
   return createIngestWorker({
     records: engine.records,
     blobs: engine.blobs,
@@ -20,8 +35,36 @@ export function workerFor(engine: Engine): (event: SQSEvent) => Promise<SQSBatch
   });
 }
 
+export async function composeWorker(
+  config: Config,
+  adapters: Pick<PlatformAdapters, "openStore" | "openBlobs">,
+): Promise<Worker> {
+  const logger = createLogger({ service: "collabry-ai", level: config.LOG_LEVEL, stage: config.STAGE });
+  const metrics = createMetrics({
+    service: process.env.POWERTOOLS_SERVICE_NAME ?? "collabry-ai",
+    enabled: config.RUNTIME === "aws",
+  });
+  const store = await adapters.openStore(config);
+  const [records, blobs, embedder] = await Promise.all([
+    documentRecordsFor(store),
+    openLambdaBlobs(config, adapters.openBlobs),
+    createEmbedder(config),
+  ]);
+  return workerFor({
+    config,
+    records,
+    blobs,
+    embedder,
+    extractionLimits: extractionLimitsFor(config),
+    logger,
+    metrics,
+  });
+}
+
+let worker: Promise<Worker> | undefined;
+
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  worker ??= createEngine(loadConfig()).then(workerFor);
+  worker ??= composeWorker(loadConfig(), { openStore: openCloudStore, openBlobs: openCloudBlobs });
   const process = await worker.catch((error: unknown) => {
     worker = undefined;
     throw error;

@@ -7,8 +7,11 @@ import { routeRegistrar } from "#shared/http/openapi.ts";
 import { mindmapRoutes } from "./routes.ts";
 import { mindMapRoute, renderMindMapRoute } from "./schema.ts";
 
+/** What the mindmap routes use of the engine (a Lambda composes only these). */
+export type MindMapDeps = Pick<Engine, "verifyToken" | "model" | "records" | "blobs" | "retriever">;
+
 /** Registers the mindmap routes on the app. */
-export function registerMindMap(app: App, engine: Engine): void {
+export function registerMindMap(app: App, engine: MindMapDeps): void {
   const route = routeRegistrar(app, mindmapRoutes, engine.verifyToken);
   const deps = { model: engine.model, records: engine.records, blobs: engine.blobs, retriever: engine.retriever };
 

@@ -11,10 +11,10 @@ import { sseResponse } from "#shared/http/sse.ts";
 import { type Answer, answerQuestion, gatherPassages, type QuestionRequest } from "#shared/rag/answer.ts";
 import type { RetrievedPassage } from "#shared/rag/retrieve.ts";
 import { qaRoutes } from "./routes.ts";
-import { type QaBody, qaFileRoute, qaFileStreamRoute, qaRoute, qaStreamRoute } from "./schema.ts";
+import { QA_FILE_MAX_BYTES, type QaBody, qaFileRoute, qaFileStreamRoute, qaRoute, qaStreamRoute } from "./schema.ts";
 
-/** The contract's limit for files attached to a question. */
-export const QA_FILE_MAX_BYTES = 10 * 1024 * 1024;
+export { QA_FILE_MAX_BYTES } from "./schema.ts";
+
 const QA_FILE_TYPES = new Set<DocumentType>(["pdf", "docx", "markdown", "text"]);
 
 function sourcesOf(passages: RetrievedPassage[]) {
@@ -40,7 +40,7 @@ function publicFailure(error: unknown): string {
   return "The answer could not be generated. Please try again.";
 }
 
-function readQuestionFile(engine: Engine, form: Record<string, unknown>) {
+function readQuestionFile(engine: QaDeps, form: Record<string, unknown>) {
   return extractAttachment(form, {
     limits: engine.extractionLimits,
     maxBytes: QA_FILE_MAX_BYTES,
@@ -55,8 +55,11 @@ function formText(form: Record<string, unknown>, name: string): string | undefin
   return typeof value === "string" ? value.trim() : undefined;
 }
 
+/** What the qa routes use of the engine (a Lambda composes only these). */
+export type QaDeps = Pick<Engine, "verifyToken" | "retriever" | "embedder" | "model" | "extractionLimits">;
+
 /** Registers the qa routes on the app. */
-export function registerQa(app: App, engine: Engine): void {
+export function registerQa(app: App, engine: QaDeps): void {
   const route = routeRegistrar(app, qaRoutes, engine.verifyToken);
   const deps = { retriever: engine.retriever, embedder: engine.embedder, model: engine.model };
 

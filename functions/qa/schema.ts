@@ -2,6 +2,9 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { authErrors, BEARER, ErrorSchema, sseContent } from "#shared/http/openapi.ts";
 import { CitationSchema, MAX_MESSAGE_CHARS } from "../sessions/schema.ts";
 
+/** The contract's limit for files attached to a question (also sizes every function's multipart body limit). */
+export const QA_FILE_MAX_BYTES = 10 * 1024 * 1024;
+
 export const QaBody = z
   .object({
     question: z.string().trim().min(1, "question must not be empty").max(MAX_MESSAGE_CHARS),

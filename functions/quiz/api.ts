@@ -32,7 +32,7 @@ function present(question: QuizQuestion, includeOptions: boolean): QuizQuestion 
   return includeOptions ? question : { ...question, options: [] };
 }
 
-async function readQuizFile(engine: Engine, form: Record<string, unknown>): Promise<Material> {
+async function readQuizFile(engine: QuizDeps, form: Record<string, unknown>): Promise<Material> {
   const { filename, document } = await extractAttachment(form, {
     limits: engine.extractionLimits,
     maxBytes: QUIZ_FILE_MAX_BYTES,
@@ -45,8 +45,11 @@ async function readQuizFile(engine: Engine, form: Record<string, unknown>): Prom
   return material;
 }
 
+/** What the quiz routes use of the engine (a Lambda composes only these). */
+export type QuizDeps = Pick<Engine, "verifyToken" | "model" | "extractionLimits" | "records" | "blobs" | "retriever">;
+
 /** Registers the quiz routes on the app. */
-export function registerQuiz(app: App, engine: Engine): void {
+export function registerQuiz(app: App, engine: QuizDeps): void {
   const route = routeRegistrar(app, quizRoutes, engine.verifyToken);
   const deps = { model: engine.model };
 

@@ -20,8 +20,11 @@ const DEFAULT_TITLE = "New Chat Session";
 /** Passages retrieved per chat turn. */
 const CHAT_TOP_K = 5;
 
+/** What the sessions routes use of the engine (a Lambda composes only these). */
+export type SessionsDeps = Pick<Engine, "verifyToken" | "sessions" | "copilot" | "documents">;
+
 /** Registers every session route on the app. */
-export function registerSessions(app: App, engine: Engine): void {
+export function registerSessions(app: App, engine: SessionsDeps): void {
   const route = routeRegistrar(app, sessionsRoutes, engine.verifyToken);
   const { sessions } = engine;
 

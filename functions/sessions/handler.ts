@@ -1,10 +1,29 @@
-// Lambda entry of the sessions feature (thin: the app is built once per cold start).
-import { loadConfig } from "#shared/config/config.ts";
-import { createEngine } from "#shared/engine.ts";
+// Lambda entry of the sessions feature: sessions, their messages and the session chat over the
+// copilot; deleting a session also removes its documents. Only these parts are composed (and
+// bundled); see shared/engine/lambda.ts.
+import { type Config, loadConfig } from "#shared/config/config.ts";
+import type { PlatformAdapters } from "#shared/engine/adapters.ts";
+import { cloudAdapters } from "#shared/engine/cloud-adapters.ts";
+import { lambdaCopilot, lambdaCore } from "#shared/engine/lambda.ts";
+import { documentServiceFor } from "#shared/engine/parts.ts";
+import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
-import { buildApp } from "../app.ts";
+import { createFeatureApp } from "../feature-app.ts";
+import { registerSessions } from "./api.ts";
 
-const entries = lambdaEntries(async () => buildApp(await createEngine(loadConfig()), ["sessions"]));
+export async function composeSessions(config: Config, adapters: PlatformAdapters): Promise<App> {
+  const core = await lambdaCore(config, adapters.openStore);
+  const [{ sessions, copilot, retrieval }, { queue }] = await Promise.all([
+    lambdaCopilot(core, adapters.openBlobs),
+    adapters.openQueue(config, core.store, core.logger),
+  ]);
+  const documents = documentServiceFor(config, { ...retrieval, queue, logger: core.logger });
+  const app = createFeatureApp(core);
+  registerSessions(app, { verifyToken: core.verifyToken, sessions, copilot, documents });
+  return app;
+}
+
+const entries = lambdaEntries(() => composeSessions(loadConfig(), cloudAdapters));
 
 export const handler = entries.handler;
 export const streamingHandler = entries.streamingHandler;

@@ -6,8 +6,11 @@ import { routeRegistrar } from "#shared/http/openapi.ts";
 import { studyplanRoutes } from "./routes.ts";
 import { generateStudyPlanRoute } from "./schema.ts";
 
+/** What the studyplan routes use of the engine (a Lambda composes only these). */
+export type StudyPlanDeps = Pick<Engine, "verifyToken" | "model">;
+
 /** Registers the studyplan route on the app. */
-export function registerStudyPlan(app: App, engine: Engine): void {
+export function registerStudyPlan(app: App, engine: StudyPlanDeps): void {
   const route = routeRegistrar(app, studyplanRoutes, engine.verifyToken);
 
   route(generateStudyPlanRoute, async (c) => {

@@ -1,10 +1,23 @@
-// Lambda entry of the studyplan feature (thin: the app is built once per cold start).
-import { loadConfig } from "#shared/config/config.ts";
-import { createEngine } from "#shared/engine.ts";
+// Lambda entry of the studyplan feature: study plans from the model (no documents).
+// Only these parts are composed (and bundled); see shared/engine/lambda.ts.
+import { type Config, loadConfig } from "#shared/config/config.ts";
+import type { PlatformAdapters } from "#shared/engine/adapters.ts";
+import { openCloudStore } from "#shared/engine/cloud-store.ts";
+import { lambdaCore, lambdaModel } from "#shared/engine/lambda.ts";
+import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
-import { buildApp } from "../app.ts";
+import { createFeatureApp } from "../feature-app.ts";
+import { registerStudyPlan } from "./api.ts";
 
-const entries = lambdaEntries(async () => buildApp(await createEngine(loadConfig()), ["studyplan"]));
+export async function composeStudyPlan(config: Config, adapters: Pick<PlatformAdapters, "openStore">): Promise<App> {
+  const core = await lambdaCore(config, adapters.openStore);
+  const { model } = await lambdaModel(core);
+  const app = createFeatureApp(core);
+  registerStudyPlan(app, { verifyToken: core.verifyToken, model });
+  return app;
+}
+
+const entries = lambdaEntries(() => composeStudyPlan(loadConfig(), { openStore: openCloudStore }));
 
 export const handler = entries.handler;
 export const streamingHandler = entries.streamingHandler;

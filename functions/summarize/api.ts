@@ -18,8 +18,11 @@ function publicFailure(error: unknown): string {
   return "The summary could not be generated. Please try again.";
 }
 
+/** What the summarize routes use of the engine (a Lambda composes only these). */
+export type SummarizeDeps = Pick<Engine, "verifyToken" | "model" | "records" | "blobs" | "retriever">;
+
 /** Registers the summarize routes on the app. */
-export function registerSummarize(app: App, engine: Engine): void {
+export function registerSummarize(app: App, engine: SummarizeDeps): void {
   const route = routeRegistrar(app, summarizeRoutes, engine.verifyToken);
   const deps = { model: engine.model };
 

@@ -1,10 +1,29 @@
-// Lambda entry of the summarize feature (thin: the app is built once per cold start).
-import { loadConfig } from "#shared/config/config.ts";
-import { createEngine } from "#shared/engine.ts";
+// Lambda entry of the summarize feature: summaries of inline text or of the user's documents (retrieval over their shards).
+// Only these parts are composed (and bundled); see shared/engine/lambda.ts.
+import { type Config, loadConfig } from "#shared/config/config.ts";
+import type { PlatformAdapters } from "#shared/engine/adapters.ts";
+import { openCloudBlobs } from "#shared/engine/cloud-blobs.ts";
+import { openCloudStore } from "#shared/engine/cloud-store.ts";
+import { lambdaCore, lambdaModel, lambdaRetrieval } from "#shared/engine/lambda.ts";
+import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
-import { buildApp } from "../app.ts";
+import { createFeatureApp } from "../feature-app.ts";
+import { registerSummarize } from "./api.ts";
 
-const entries = lambdaEntries(async () => buildApp(await createEngine(loadConfig()), ["summarize"]));
+export async function composeSummarize(
+  config: Config,
+  adapters: Pick<PlatformAdapters, "openStore" | "openBlobs">,
+): Promise<App> {
+  const core = await lambdaCore(config, adapters.openStore);
+  const [{ model }, retrieval] = await Promise.all([lambdaModel(core), lambdaRetrieval(core, adapters.openBlobs)]);
+  const app = createFeatureApp(core);
+  registerSummarize(app, { verifyToken: core.verifyToken, model, ...retrieval });
+  return app;
+}
+
+const entries = lambdaEntries(() =>
+  composeSummarize(loadConfig(), { openStore: openCloudStore, openBlobs: openCloudBlobs }),
+);
 
 export const handler = entries.handler;
 export const streamingHandler = entries.streamingHandler;

@@ -16,8 +16,11 @@ import {
   userUsageRoute,
 } from "./schema.ts";
 
+/** What the usage routes use of the engine (a Lambda composes only these). */
+export type UsageDeps = Pick<Engine, "verifyToken" | "config" | "usage">;
+
 /** Registers the usage routes on the app. */
-export function registerUsage(app: App, engine: Engine): void {
+export function registerUsage(app: App, engine: UsageDeps): void {
   const route = routeRegistrar(app, usageRoutes, engine.verifyToken);
   const reports = createUsageReports({ ledger: engine.usage, limits: quotaLimitsFrom(engine.config) });
 

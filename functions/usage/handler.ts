@@ -1,10 +1,22 @@
-// Lambda entry of the usage feature (thin: the app is built once per cold start).
-import { loadConfig } from "#shared/config/config.ts";
-import { createEngine } from "#shared/engine.ts";
+// Lambda entry of the usage feature: usage logs, statistics and quota resets over the store.
+// Only these parts are composed (and bundled); see shared/engine/lambda.ts.
+import { type Config, loadConfig } from "#shared/config/config.ts";
+import type { PlatformAdapters } from "#shared/engine/adapters.ts";
+import { openCloudStore } from "#shared/engine/cloud-store.ts";
+import { lambdaCore } from "#shared/engine/lambda.ts";
+import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
-import { buildApp } from "../app.ts";
+import { createFeatureApp } from "../feature-app.ts";
+import { registerUsage } from "./api.ts";
 
-const entries = lambdaEntries(async () => buildApp(await createEngine(loadConfig()), ["usage"]));
+export async function composeUsage(config: Config, adapters: Pick<PlatformAdapters, "openStore">): Promise<App> {
+  const core = await lambdaCore(config, adapters.openStore);
+  const app = createFeatureApp(core);
+  registerUsage(app, { verifyToken: core.verifyToken, config, usage: core.usage });
+  return app;
+}
+
+const entries = lambdaEntries(() => composeUsage(loadConfig(), { openStore: openCloudStore }));
 
 export const handler = entries.handler;
 export const streamingHandler = entries.streamingHandler;

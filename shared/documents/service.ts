@@ -27,7 +27,8 @@ export interface DocumentServiceDeps {
   records: DocumentRecords;
   blobs: BlobStore;
   queue: JobQueue;
-  retriever: Retriever;
+  /** Only to drop the shards of a removed document from this process's cache. */
+  retriever: Pick<Retriever, "forget">;
   logger: Logger;
   limits: { maxUploadBytes: number; maxMultipartBytes: number };
 }

@@ -5,7 +5,7 @@ import { chunkDocument } from "../chunking/chunk.ts";
 import type { DocumentRecords } from "../documents/records.ts";
 import type { ExtractedDocument } from "../extraction/types.ts";
 import { ConflictError, NotFoundError } from "../http/errors.ts";
-import { type StoredChunk, shardFiles } from "../ingestion/ingest.ts";
+import { type StoredChunk, shardFiles } from "../ingestion/layout.ts";
 import type { Retriever } from "../rag/retrieve.ts";
 
 export interface MaterialSection {

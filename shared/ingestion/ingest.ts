@@ -11,6 +11,9 @@ import { ExtractionError } from "../extraction/errors.ts";
 import type { DocumentPages, ExtractedPage, ExtractionLimits } from "../extraction/types.ts";
 import type { Logger } from "../observability/logger.ts";
 import { createShardBuilder } from "../vector-index/shard.ts";
+import { type StoredChunk, shardFiles } from "./layout.ts";
+
+export { type StoredChunk, shardFiles } from "./layout.ts";
 
 export interface IngestionDeps {
   records: DocumentRecords;
@@ -23,30 +26,12 @@ export interface IngestionDeps {
   now?: () => Date;
 }
 
-/** A stored chunk, as written beside its shard (`chunks.json`); position = vector id. */
-export interface StoredChunk {
-  chunk_id: string;
-  page: number;
-  start: number;
-  end: number;
-  heading_path: string[];
-  text: string;
-}
-
 export interface IngestJob {
   userId: string;
   documentId: string;
 }
 
 export type IngestOutcome = "ready" | "failed" | "skipped";
-
-const SHARD_FILE = "index.faiss";
-const CHUNKS_FILE = "chunks.json";
-
-/** Files of a published index version. */
-export function shardFiles(indexKey: string): { shard: string; chunks: string } {
-  return { shard: `${indexKey}${SHARD_FILE}`, chunks: `${indexKey}${CHUNKS_FILE}` };
-}
 
 /** Ingests one document; throws only on transient failures that a retry may fix. */
 export async function ingestDocument(deps: IngestionDeps, job: IngestJob): Promise<IngestOutcome> {

@@ -2,7 +2,10 @@
 import { AIMessage, type BaseMessage, HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { ChatOpenAI } from "@langchain/openai";
 import type { ChatChunk, ChatModel, ChatRequest, ChatResult, ChatTurn, TokenUsage } from "./chat-model.ts";
+import { probeModelEndpoint, trimTrailingSlashes } from "./endpoint.ts";
 import { ModelTimeoutError, ModelUnavailableError } from "./errors.ts";
+
+export { resolveModelEndpoint } from "./endpoint.ts";
 
 export interface OpenAICompatibleChatModelOptions {
   /** API root including the version segment, e.g. `http://gpu-host:11434/v1`. */
@@ -20,7 +23,6 @@ export interface OpenAICompatibleChatModelOptions {
 // Without an explicit key the OpenAI client reads OPENAI_API_KEY from the environment and would send
 // that real key to whatever endpoint is configured (e.g. an Ollama host); keyless servers ignore this one.
 const PLACEHOLDER_API_KEY = "ollama";
-const HEALTH_TIMEOUT_MS = 2_500;
 const RETRY_BASE_DELAY_MS = 150;
 const RETRY_MAX_DELAY_MS = 2_000;
 // Requests differ only by temperature, max tokens and response format, which ChatOpenAI fixes per instance.
@@ -122,52 +124,10 @@ export function createOpenAICompatibleChatModel(options: OpenAICompatibleChatMod
       }
     },
 
-    async health() {
-      const headers: Record<string, string> = {};
-      if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
-      try {
-        const response = await fetch(`${baseUrl}/models`, { headers, signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-        await response.body?.cancel();
-        if (response.ok) return { status: "ok" };
-        return { status: "down", detail: `the model endpoint answered HTTP ${response.status}` };
-      } catch (error) {
-        const timedOut = error instanceof Error && error.name === "TimeoutError";
-        return {
-          status: "down",
-          detail: timedOut ? `no answer within ${HEALTH_TIMEOUT_MS} ms` : "the model endpoint could not be reached",
-        };
-      }
+    health() {
+      return probeModelEndpoint({ baseUrl, ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }) });
     },
   };
-}
-
-/** Picks the chat endpoint from the environment: LLM_* first, then Ollama's OpenAI-compatible /v1; undefined when neither is set. */
-export function resolveModelEndpoint(env: {
-  LLM_BASE_URL?: string;
-  LLM_MODEL?: string;
-  LLM_API_KEY?: string;
-  OLLAMA_BASE_URL?: string;
-  OLLAMA_MODEL?: string;
-}): { baseUrl: string; model: string; apiKey?: string } | undefined {
-  // Empty values count as unset: `.env` files often carry `LLM_BASE_URL=`.
-  const llmBaseUrl = nonEmpty(env.LLM_BASE_URL);
-  if (llmBaseUrl !== undefined) {
-    const model = nonEmpty(env.LLM_MODEL);
-    // No default model: a guessed name would fail on every request instead of at start-up.
-    if (model === undefined) throw new Error("LLM_MODEL must be set when LLM_BASE_URL is set");
-    const apiKey = nonEmpty(env.LLM_API_KEY);
-    const endpoint = { baseUrl: trimTrailingSlashes(llmBaseUrl), model };
-    return apiKey === undefined ? endpoint : { ...endpoint, apiKey };
-  }
-  const ollamaBaseUrl = nonEmpty(env.OLLAMA_BASE_URL);
-  if (ollamaBaseUrl !== undefined) {
-    const root = trimTrailingSlashes(ollamaBaseUrl);
-    return {
-      baseUrl: /\/v1$/.test(root) ? root : `${root}/v1`,
-      model: nonEmpty(env.OLLAMA_MODEL) ?? "llama3.1",
-    };
-  }
-  return undefined;
 }
 
 // One attempt's deadline and abort wiring: the caller's signal and our timers both abort the request,
@@ -308,13 +268,4 @@ function usageOf(usage: { input_tokens: number; output_tokens: number } | undefi
   if (usage === undefined) return undefined;
   if (usage.input_tokens === 0 && usage.output_tokens === 0) return undefined;
   return { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens };
-}
-
-function trimTrailingSlashes(url: string): string {
-  return url.trim().replace(/\/+$/, "");
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed === undefined || trimmed.length === 0 ? undefined : trimmed;
 }

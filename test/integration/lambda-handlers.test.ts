@@ -1,12 +1,20 @@
 // The feature Lambdas and the authorizer answer API Gateway REST proxy events with the same
-// behaviour as the local runtime (embedded store here; MongoDB in AWS).
+// behaviour as the local runtime (each function's own composition, over the embedded store here;
+// MongoDB in AWS).
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import type { LambdaEvent } from "hono/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { composeMeta } from "#functions/meta/handler.ts";
+import { composeSessions } from "#functions/sessions/handler.ts";
 import { signDevToken } from "#infra/local/dev-secret.ts";
+import { type Config, loadConfig } from "#shared/config/config.ts";
+import type { PlatformAdapters } from "#shared/engine/adapters.ts";
+import { localAdapters } from "#shared/engine/local-adapters.ts";
+import type { App } from "#shared/http/app.ts";
+import { lambdaEntries } from "#shared/http/lambda.ts";
 import { TEST_SECRET } from "#test/support/engine.ts";
 
 let dir: string;
@@ -21,6 +29,12 @@ afterAll(async () => {
   process.env = saved;
   await rm(dir, { recursive: true, force: true });
 });
+
+// The handlers' own composition, over the embedded adapters instead of MongoDB/S3/SQS (the deployed
+// entries import only the cloud ones).
+async function localEntries(compose: (config: Config, adapters: PlatformAdapters) => Promise<App>) {
+  return lambdaEntries(() => compose(loadConfig(), localAdapters));
+}
 
 function restEvent(method: string, path: string, options: { token?: string; body?: unknown } = {}): LambdaEvent {
   const headers: Record<string, string> = {
@@ -62,7 +76,7 @@ function restEvent(method: string, path: string, options: { token?: string; body
 describe("feature Lambda handlers", () => {
   it("serve the sessions feature from a REST proxy event, with auth, CORS and the contract's shapes", async () => {
     // Prepare
-    const { handler } = await import("#functions/sessions/handler.ts");
+    const { handler } = await localEntries(composeSessions);
     const token = await signDevToken(TEST_SECRET, { userId: "lambda-user" });
 
     // Act
@@ -82,7 +96,7 @@ describe("feature Lambda handlers", () => {
 
   it("serve meta's health from the same code", async () => {
     // Prepare
-    const { handler } = await import("#functions/meta/handler.ts");
+    const { handler } = await localEntries(composeMeta);
 
     // Act
     const health = await handler(restEvent("GET", "/health"));

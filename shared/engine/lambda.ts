@@ -1,0 +1,149 @@
+// Composition root of the feature Lambdas. Each handler builds only the parts its routes use, from
+// the cloud adapters it imports, so that its bundle holds nothing else: esbuild keeps every module a
+// handler can reach, `import()` included. Parts are wired by shared/engine/parts.ts, like the local
+// runtime's createEngine.
+import type { TokenVerifier } from "../auth/jwt.ts";
+import type { BlobStore } from "../blobs/blobs.ts";
+import type { Config } from "../config/config.ts";
+import { resolveSecret } from "../config/secrets.ts";
+import type { SessionStore } from "../conversations/session-store.ts";
+import type { Copilot } from "../copilot/copilot.ts";
+import type { DocumentRecords } from "../documents/records.ts";
+import type { Embedder } from "../embeddings/embeddings.ts";
+import { ensureRateLimitIndexes, type RateLimiter } from "../limits/rate-limit.ts";
+import type { ChatModel } from "../llm/chat-model.ts";
+import { probeModelEndpoint, resolveModelEndpoint } from "../llm/endpoint.ts";
+import { createOfflineChatModel } from "../llm/offline.ts";
+import { type CircuitState, circuitStateOf } from "../llm/resilient.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
+import { createMetrics, type EngineMetrics } from "../observability/metrics.ts";
+import type { Retriever } from "../rag/retrieve.ts";
+import type { DocumentStore } from "../store/store.ts";
+import { createUsageLedger, ensureUsageIndexes, type UsageLedger } from "../usage/ledger.ts";
+import { withUsageMetering } from "../usage/meter.ts";
+import type { PlatformAdapters } from "./adapters.ts";
+import { createChatModel, createEmbedder } from "./model.ts";
+import {
+  copilotFor,
+  documentRecordsFor,
+  jwtSecretFor,
+  lazyTokenVerifier,
+  localUploadSecretFor,
+  rateLimiterOver,
+  retrieverFor,
+  sessionStoreFor,
+  usageLedgerFor,
+} from "./parts.ts";
+
+/** What every feature function has: configuration, observability, the store, auth, limits and usage. */
+export interface LambdaCore {
+  config: Config;
+  logger: Logger;
+  metrics: EngineMetrics;
+  store: DocumentStore;
+  verifyToken: TokenVerifier;
+  rateLimiter: RateLimiter;
+  usage: UsageLedger;
+  startedAt: Date;
+}
+
+export interface LambdaCoreOptions {
+  /**
+   * Create the limiter's and the ledger's indexes in the background instead of before the first
+   * request (meta: /health must answer, and say so, when the store does not).
+   */
+  backgroundIndexes?: boolean;
+}
+
+/** The core of a feature function; the JWT secret is fetched with the first token, not here. */
+export async function lambdaCore(
+  config: Config,
+  openStore: PlatformAdapters["openStore"],
+  options: LambdaCoreOptions = {},
+): Promise<LambdaCore> {
+  const logger = createLogger({ service: "collabry-ai", level: config.LOG_LEVEL, stage: config.STAGE });
+  const metrics = createMetrics({
+    service: process.env.POWERTOOLS_SERVICE_NAME ?? "collabry-ai",
+    enabled: config.RUNTIME === "aws",
+  });
+  const store = await openStore(config);
+  const rateLimiter = rateLimiterOver(store, config);
+  let usage: UsageLedger;
+  if (options.backgroundIndexes) {
+    usage = createUsageLedger(store);
+    Promise.all([ensureRateLimitIndexes(store), ensureUsageIndexes(store)]).catch((error: unknown) =>
+      logger.warn("indexes not ensured", { error: error as Error }),
+    );
+  } else {
+    [usage] = await Promise.all([usageLedgerFor(store), ensureRateLimitIndexes(store)]);
+  }
+  const verifyToken = lazyTokenVerifier(config);
+  return { config, logger, metrics, store, verifyToken, rateLimiter, usage, startedAt: new Date() };
+}
+
+/** The feature's chat model (endpoint behind the circuit breaker, else offline), metered per AI request. */
+export async function lambdaModel(
+  core: LambdaCore,
+): Promise<{ model: ChatModel; modelCircuit: () => CircuitState | undefined }> {
+  const endpointModel = await createChatModel(core.config, { logger: core.logger, metrics: core.metrics });
+  return { model: withUsageMetering(endpointModel), modelCircuit: () => circuitStateOf(endpointModel) };
+}
+
+/**
+ * The model as /health reports it: the configured endpoint's identity and probe, or the offline
+ * engine. No client is built (the meta function never generates).
+ */
+export function modelStatus(config: Config): Pick<ChatModel, "info" | "health"> {
+  const endpoint = resolveModelEndpoint(config);
+  if (!endpoint) return createOfflineChatModel();
+  return {
+    info: { kind: "openai-compatible", model: endpoint.model, baseUrl: endpoint.baseUrl },
+    health: async () => {
+      const apiKey = await resolveSecret("LLM_API_KEY", config.LLM_API_KEY, config.LLM_API_KEY_SECRET_ARN).catch(
+        () => undefined,
+      );
+      return probeModelEndpoint({ baseUrl: endpoint.baseUrl, ...(apiKey ? { apiKey } : {}) });
+    },
+  };
+}
+
+export interface LambdaRetrieval {
+  records: DocumentRecords;
+  blobs: BlobStore;
+  embedder: Embedder;
+  retriever: Retriever;
+}
+
+/** The user's documents and their indexes: records, blobs, embedder and retriever. */
+export async function lambdaRetrieval(
+  core: LambdaCore,
+  openBlobs: PlatformAdapters["openBlobs"],
+): Promise<LambdaRetrieval> {
+  const { config, logger } = core;
+  const [records, blobs, embedder] = await Promise.all([
+    documentRecordsFor(core.store),
+    openLambdaBlobs(config, openBlobs),
+    createEmbedder(config),
+  ]);
+  return { records, blobs, embedder, retriever: retrieverFor(config, { records, blobs, embedder, logger }) };
+}
+
+/** Blobs for a function; S3 needs no signing key, filesystem blobs (local adapters) derive one. */
+export async function openLambdaBlobs(config: Config, openBlobs: PlatformAdapters["openBlobs"]): Promise<BlobStore> {
+  return openBlobs(config, config.DATA_BUCKET ? undefined : localUploadSecretFor(await jwtSecretFor(config)));
+}
+
+/** The study copilot of the chat and sessions functions, with the parts it is made of. */
+export async function lambdaCopilot(
+  core: LambdaCore,
+  openBlobs: PlatformAdapters["openBlobs"],
+): Promise<{ sessions: SessionStore; copilot: Copilot; retrieval: LambdaRetrieval }> {
+  const { config, logger, metrics } = core;
+  const [{ model }, retrieval, sessions] = await Promise.all([
+    lambdaModel(core),
+    lambdaRetrieval(core, openBlobs),
+    sessionStoreFor(core.store, config),
+  ]);
+  const copilot = await copilotFor(config, { ...retrieval, sessions, model, logger, metrics });
+  return { sessions, copilot, retrieval };
+}

@@ -1,0 +1,96 @@
+// Each feature function composes its own app (functions/<feature>/handler.ts): it must serve exactly
+// its route table, the one CDK wires to it, over the same adapters as the local runtime here.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { composeChat } from "#functions/chat/handler.ts";
+import { composeDocuments } from "#functions/documents/handler.ts";
+import { composeFlashcards } from "#functions/flashcards/handler.ts";
+import { featureRoutes } from "#functions/index.ts";
+import { composeMeta } from "#functions/meta/handler.ts";
+import { composeMindMap } from "#functions/mindmap/handler.ts";
+import { composeQa } from "#functions/qa/handler.ts";
+import { composeQuiz } from "#functions/quiz/handler.ts";
+import { composeSessions } from "#functions/sessions/handler.ts";
+import { composeStudyPlan } from "#functions/studyplan/handler.ts";
+import { composeSummarize } from "#functions/summarize/handler.ts";
+import { composeUsage } from "#functions/usage/handler.ts";
+import { type Config, loadConfig } from "#shared/config/config.ts";
+import type { PlatformAdapters } from "#shared/engine/adapters.ts";
+import { localAdapters } from "#shared/engine/local-adapters.ts";
+import type { App } from "#shared/http/app.ts";
+import { TEST_SECRET } from "#test/support/engine.ts";
+
+const compositions: Record<string, (config: Config, adapters: PlatformAdapters) => Promise<App>> = {
+  meta: composeMeta,
+  mindmap: composeMindMap,
+  flashcards: composeFlashcards,
+  sessions: composeSessions,
+  chat: composeChat,
+  documents: composeDocuments,
+  qa: composeQa,
+  summarize: composeSummarize,
+  quiz: composeQuiz,
+  studyplan: composeStudyPlan,
+  usage: composeUsage,
+};
+
+let dir: string;
+let config: Config;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "collabry-compositions-"));
+  config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: "SILENT", JWT_SECRET_KEY: TEST_SECRET });
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("feature function compositions", () => {
+  it("exist for every feature of the route tables", () => {
+    // Assess
+    expect(Object.keys(compositions).sort()).toEqual(featureRoutes.map((table) => table.feature).sort());
+  });
+
+  it("serve exactly their feature's route table", async () => {
+    for (const table of featureRoutes) {
+      // Prepare
+      const compose = compositions[table.feature];
+      if (!compose) throw new Error(`no composition for ${table.feature}`);
+
+      // Act
+      const app = await compose(config, localAdapters);
+      const served = [
+        ...new Set(
+          app.routes
+            .filter((route) => route.method !== "ALL")
+            .map((route) => `${route.method} ${route.path.replace(/:([A-Za-z_]+)/g, "{$1}")}`),
+        ),
+      ].sort();
+
+      // Assess
+      expect(served, table.feature).toEqual(table.routes.map((route) => `${route.method} ${route.path}`).sort());
+    }
+  });
+
+  it("build meta's app without reaching the store, so /health can report it down", async () => {
+    // Prepare: a store that never answers.
+    const unreachable: PlatformAdapters["openStore"] = async (cfg) => {
+      const store = await localAdapters.openStore(cfg);
+      return { ...store, ping: () => new Promise<void>(() => {}), ensureIndexes: () => new Promise<void>(() => {}) };
+    };
+
+    // Act
+    const app = await composeMeta(config, { openStore: unreachable });
+    const response = await app.request("/health");
+    const body = (await response.json()) as { status: string; components: Record<string, { status: string }> };
+
+    // Assess
+    expect(response.status).toBe(503);
+    expect(body.status).toBe("unhealthy");
+    expect(body.components.mongodb?.status).toBe("down");
+    expect(body.components.llm?.status).toBe("offline");
+  });
+});
