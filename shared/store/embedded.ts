@@ -224,9 +224,18 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
   }
 
   function matching(s: CollectionState, filter: Filter): Doc[] {
-    const query = new Query(filter, {});
+    const equalities = plainEqualities(filter);
+    // Built only if a document needs it: most lookups are plain equalities (ids, owners, keys).
+    let query: Query | undefined;
+    const test = (doc: Doc) => {
+      query ??= new Query(filter, {});
+      return query.test(doc);
+    };
     const out: Doc[] = [];
-    for (const doc of candidates(s, filter)) if (query.test(doc)) out.push(doc);
+    for (const doc of candidates(s, filter)) {
+      const plain = equalities ? matchesPlainly(doc, equalities) : undefined;
+      if (plain ?? test(doc)) out.push(doc);
+    }
     return out;
   }
 
@@ -594,8 +603,76 @@ function equalityString(condition: unknown): string | undefined {
   return undefined;
 }
 
+type PlainValue = string | number | boolean;
+
+/** The filter as top-level field = string/number/boolean pairs, or undefined when it is anything more. */
+function plainEqualities(filter: Filter): Array<[string, PlainValue]> | undefined {
+  const pairs: Array<[string, PlainValue]> = [];
+  for (const [field, condition] of Object.entries(filter)) {
+    if (field.startsWith("$") || field.includes(".")) return undefined;
+    const value =
+      isPlainObject(condition) && Object.keys(condition).length === 1 && "$eq" in condition ? condition.$eq : condition;
+    if (
+      typeof value !== "string" &&
+      typeof value !== "boolean" &&
+      !(typeof value === "number" && !Number.isNaN(value))
+    ) {
+      return undefined;
+    }
+    pairs.push([field, value]);
+  }
+  return pairs;
+}
+
+/**
+ * Whether a document matches plain equalities, decided without mingo (whose Query costs more to
+ * build than a lookup by id costs in all); undefined when a field holds an array, which MongoDB
+ * matches by its elements and which mingo then decides.
+ */
+function matchesPlainly(doc: Doc, equalities: Array<[string, PlainValue]>): boolean | undefined {
+  let result = true;
+  for (const [field, value] of equalities) {
+    const actual = doc[field];
+    if (Array.isArray(actual)) return undefined;
+    if (actual !== value) result = false;
+  }
+  return result;
+}
+
+/** MongoDB's order of the BSON types a sort key may hold here; undefined for types left to mingo. */
+function sortRank(value: unknown): number | undefined {
+  if (value === undefined || value === null) return 0;
+  if (typeof value === "number") return 1;
+  if (typeof value === "string") return 2;
+  if (typeof value === "boolean") return 3;
+  if (value instanceof Date) return 4;
+  return undefined;
+}
+
+function compareScalars(a: unknown, b: unknown): number {
+  const rankA = sortRank(a) ?? 0;
+  const rankB = sortRank(b) ?? 0;
+  if (rankA !== rankB) return rankA - rankB;
+  const left = a instanceof Date ? a.getTime() : a;
+  const right = b instanceof Date ? b.getTime() : b;
+  if (left === right || left === undefined || left === null) return 0;
+  return (left as number | string) < (right as number | string) ? -1 : 1;
+}
+
 function sortDocs(docs: Doc[], sort: Sort): Doc[] {
-  return new Query({}, {}).find<Doc>(docs).sort(sort).all();
+  const keys = Object.entries(sort);
+  // Top-level keys holding scalars (timestamps, ids, counters): compared here, stably, as mingo would.
+  const plain =
+    keys.every(([field]) => !field.includes(".")) &&
+    docs.every((doc) => keys.every(([field]) => sortRank(doc[field]) !== undefined));
+  if (!plain) return new Query({}, {}).find<Doc>(docs).sort(sort).all();
+  return [...docs].sort((a, b) => {
+    for (const [field, direction] of keys) {
+      const order = compareScalars(a[field], b[field]);
+      if (order !== 0) return order * direction;
+    }
+    return 0;
+  });
 }
 
 function project(doc: Doc, projection: Record<string, 1>): Doc {

@@ -323,4 +323,27 @@ for (let i = 0; ; i++) {
     expect(stored?.updated_at).toEqual(at);
     await store.close();
   });
+
+  it("matches plain equalities as MongoDB does (array elements, no type coercion) and sorts missing values first", async () => {
+    // Prepare
+    const store = await openEmbeddedStore({ dir: freshDir() });
+    const cards = store.collection("cards");
+    await cards.insertOne({ _id: "c1", tags: ["bio", "cell"], level: 2, due: new Date(3) });
+    await cards.insertOne({ _id: "c2", tags: "bio", level: "2", due: new Date(1) });
+    await cards.insertOne({ _id: "c3", level: 2 });
+
+    // Act
+    const tagged = await cards.find({ tags: "bio" });
+    const levelTwo = await cards.find({ level: 2 });
+    const byDue = await cards.find({}, { sort: { due: 1 } });
+    const byLevel = await cards.find({}, { sort: { level: -1, _id: 1 } });
+
+    // Assess
+    expect(tagged.map((card) => card._id)).toEqual(["c1", "c2"]);
+    expect(levelTwo.map((card) => card._id)).toEqual(["c1", "c3"]);
+    expect(byDue.map((card) => card._id)).toEqual(["c3", "c2", "c1"]);
+    // Strings sort after numbers in MongoDB's type order.
+    expect(byLevel.map((card) => card._id)).toEqual(["c2", "c1", "c3"]);
+    await store.close();
+  });
 });
