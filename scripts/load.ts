@@ -29,6 +29,7 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { signDevToken } from "#infra/local/dev-secret.ts";
+import { figure } from "../bench/figures.ts";
 import { startEngine, startStub } from "./load/children.ts";
 import { LoadRecorder } from "./load/client.ts";
 import { checkData, type DataCheckReport } from "./load/data-check.ts";
@@ -248,6 +249,48 @@ async function run(options: LoadOptions, interrupted: () => boolean): Promise<Re
       },
       data_check: dataCheck,
       targets,
+      // The same figures in the benchmarks' shape (bench/figures.ts), so `npm run bench` can list them.
+      figures: [
+        figure({
+          id: "load.ttft_overhead.p95_ms",
+          label: `load: engine overhead on time to first token p95, ${options.users} users`,
+          unit: "ms",
+          value: overheadP95,
+          better: "lower",
+          target: { op: "<=", value: TARGETS.ttft_overhead_p95_ms },
+          note: `client TTFT minus the stub's own first-token delay; load average ${round(loadAverageAtStart)} at start`,
+        }),
+        figure({
+          id: "load.ttft_overhead.p50_ms",
+          label: `load: engine overhead on time to first token p50, ${options.users} users`,
+          unit: "ms",
+          value: ttftReport.engine_overhead_ms.p50,
+          better: "lower",
+        }),
+        figure({
+          id: "load.throughput_rps",
+          label: `load: requests per second, ${options.users} users`,
+          unit: "req/s",
+          value: round(totals.requests / elapsedS),
+          better: "higher",
+        }),
+        figure({
+          id: "load.five_xx",
+          label: "load: 5xx responses",
+          unit: "",
+          value: totals["5xx"],
+          better: "lower",
+          target: { op: "<=", value: TARGETS.five_xx },
+        }),
+        figure({
+          id: "load.lost_writes",
+          label: "load: acknowledged writes missing afterwards",
+          unit: "",
+          value: dataCheck.lost_writes,
+          better: "lower",
+          target: { op: "<=", value: TARGETS.lost_writes },
+        }),
+      ],
       passed: targets.zero_5xx.pass && targets.zero_lost_writes.pass && targets.ttft_overhead_p95_ms.pass,
     };
   } finally {
