@@ -82,6 +82,8 @@ const LIBRARY_MIN_SHARE = 0.5;
 const LIBRARY_CACHE_ENTRIES = 2;
 /** How often a library that lacks sources looks for a newer one built by another instance. */
 const LIBRARY_RECHECK_MS = 10_000;
+/** A failed background build is retried after this long. */
+const LIBRARY_RETRY_MS = 60_000;
 /** Blob reads in flight while a library is built. */
 const LIBRARY_BUILD_CONCURRENCY = 8;
 
@@ -193,9 +195,13 @@ export function createRetriever(deps: RetrieverDeps) {
   function cacheLibrary(userId: string, library: Library): void {
     libraries.delete(userId);
     libraries.set(userId, { library, checkedAt: Date.now() });
-    for (const oldUser of libraries.keys()) {
-      if (libraries.size <= LIBRARY_CACHE_ENTRIES) break;
+    // Bounded by count and by the cache's byte budget; the library just loaded always stays.
+    let bytes = 0;
+    for (const entry of libraries.values()) bytes += entry.library.bytes;
+    for (const [oldUser, entry] of libraries) {
+      if (oldUser === userId || (libraries.size <= LIBRARY_CACHE_ENTRIES && bytes <= cacheLimit)) break;
       libraries.delete(oldUser);
+      bytes -= entry.library.bytes;
     }
   }
 
@@ -252,11 +258,15 @@ export function createRetriever(deps: RetrieverDeps) {
     const chunks = usable.reduce((sum, record) => sum + (record.chunk_count ?? 0), 0);
     if (usable.length < LIBRARY_FROM_SOURCES && chunks < LIBRARY_FROM_CHUNKS) return undefined;
     const cached = libraries.get(userId);
+    if (cached) {
+      libraries.delete(userId);
+      libraries.set(userId, cached);
+    }
     let library = cached?.library ?? (await openLibrary(userId));
-    if (cached) cacheLibrary(userId, cached.library);
     let plan = library ? planFor(library, usable) : undefined;
     if (cached && plan && plan.uncovered.length > 0 && Date.now() - cached.checkedAt > LIBRARY_RECHECK_MS) {
       // Another instance may have rebuilt it since this one loaded it.
+      cached.checkedAt = Date.now();
       library = (await openLibrary(userId, cached.library.manifest.id)) ?? cached.library;
       plan = planFor(library, usable);
     }
@@ -305,10 +315,19 @@ export function createRetriever(deps: RetrieverDeps) {
     return manifest;
   }
 
+  // When a build last failed, by user: a failing build is not retried by every query.
+  const failedBuilds = new Map<string, number>();
+
   function scheduleCompaction(userId: string): void {
     if (compactions.has(userId)) return;
+    if (Date.now() - (failedBuilds.get(userId) ?? 0) < LIBRARY_RETRY_MS) return;
     const running = compact(userId)
+      .then((manifest) => {
+        failedBuilds.delete(userId);
+        return manifest;
+      })
       .catch((error: unknown) => {
+        failedBuilds.set(userId, Date.now());
         deps.logger.error("library index build failed", { error: error instanceof Error ? error.message : "unknown" });
         return undefined;
       })

@@ -68,8 +68,8 @@ function calibrateNprobe(index: NativeIndex, vectors: Float32Array, dims: number
   return nlist;
 }
 
-/** FAISS wants at least ~39 training points per cell; 64 per cell keeps k-means to a few seconds. */
-const TRAINING_POINTS_PER_CELL = 64;
+/** FAISS wants at least 39 training points per cell (it warns below); k-means time grows with them. */
+const TRAINING_POINTS_PER_CELL = 40;
 
 /** Builds the serialised library index of `vectors` (rows of `dims` floats, normalised). */
 export function buildAnnIndex(vectors: Float32Array, dims: number): { bytes: Buffer; params: AnnParams } {
