@@ -27,7 +27,7 @@ export interface DocumentServiceDeps {
   records: DocumentRecords;
   blobs: BlobStore;
   queue: JobQueue;
-  /** Only to drop the shards of a removed document from this process's cache. */
+  /** Drops a removed document from the retrieval caches and deletes the library indexes holding it. */
   retriever: Pick<Retriever, "forget">;
   logger: Logger;
   limits: { maxUploadBytes: number; maxMultipartBytes: number };
