@@ -44,13 +44,15 @@ const MAX_BUFFERED_CHARS = 64 * 1024;
  * A sink that sends the frames written in the same turn of the event loop as one write. Tokens
  * that arrive together (several in one network read of the model's stream, or queued while the
  * loop was busy) then cost one trip through the response stream and one socket write instead of
- * one each; a token arriving alone still leaves at the end of its turn. Frames stay in order, and a
+ * one each; a token arriving alone still leaves at the end of its turn, and the stream's first frame
+ * leaves at once. Frames stay in order, and a
  * producer waits only when a slow client lets MAX_BUFFERED_CHARS pile up. A failed write is
  * raised by the next write or flush.
  */
 export class CoalescingSink implements SseSink {
   private buffer = "";
   private scheduled = false;
+  private started = false;
   private tail: Promise<void> = Promise.resolve();
   private failure: unknown;
 
@@ -67,6 +69,13 @@ export class CoalescingSink implements SseSink {
   async write(chunk: string): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     this.buffer += chunk;
+    if (!this.started) {
+      // The first frame (the time to first token the student sees) does not wait for the turn to end:
+      // on a busy loop the end of the turn comes after every other stream's I/O callbacks.
+      this.started = true;
+      this.drain();
+      return;
+    }
     if (this.buffer.length >= MAX_BUFFERED_CHARS) {
       await this.flush();
       return;

@@ -360,7 +360,7 @@ describe("SseWriter.hasText", () => {
 describe("coalescing sink", () => {
   const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-  it("sends the frames of one turn of the event loop as one write, in order, turn after turn", async () => {
+  it("sends the first frame at once, then the frames of one turn of the event loop as one write, in order", async () => {
     // Prepare
     const target = new MemorySink();
     const sink = new CoalescingSink(target);
@@ -373,9 +373,10 @@ describe("coalescing sink", () => {
     await writer.done();
     await sink.flush();
 
-    // Assess
-    expect(target.chunks).toHaveLength(2);
-    expect(target.chunks[0]).toBe("data: Osmosis\n\ndata:  is\n\ndata:  diffusion\n\n");
+    // Assess: the first frame leaves at once, the rest of its turn together
+    expect(target.chunks).toHaveLength(3);
+    expect(target.chunks[0]).toBe("data: Osmosis\n\n");
+    expect(target.chunks[1]).toBe("data:  is\n\ndata:  diffusion\n\n");
     expect(sessionClientText(target.output)).toBe("Osmosis is diffusion of water.");
     expect(target.output.endsWith(DONE_FRAME)).toBe(true);
   });
@@ -385,14 +386,17 @@ describe("coalescing sink", () => {
     const target = new MemorySink();
     const sink = new CoalescingSink(target);
 
+    await sink.write("data: first\n\n");
+    await sink.flush();
+
     // Act
     await sink.write("x".repeat(40_000));
     const beforeLimit = target.chunks.length;
     await sink.write("y".repeat(30_000));
 
     // Assess: the second write returned only after everything reached the target
-    expect(beforeLimit).toBe(0);
-    expect(target.output).toBe(`${"x".repeat(40_000)}${"y".repeat(30_000)}`);
+    expect(beforeLimit).toBe(1);
+    expect(target.output).toBe(`data: first\n\n${"x".repeat(40_000)}${"y".repeat(30_000)}`);
   });
 
   it("raises a failed write on the next write", async () => {
