@@ -8,7 +8,7 @@ import { openCloudBlobs } from "#shared/engine/cloud-blobs.ts";
 import { openCloudStore } from "#shared/engine/cloud-store.ts";
 import { openLambdaBlobs } from "#shared/engine/lambda.ts";
 import { createEmbedder } from "#shared/engine/model.ts";
-import { documentRecordsFor, extractionLimitsFor } from "#shared/engine/parts.ts";
+import { documentRecordsFor, extractionLimitsFor, retrieverFor } from "#shared/engine/parts.ts";
 import type { Engine } from "#shared/engine.ts";
 import { createIngestWorker } from "#shared/ingestion/worker.ts";
 import { createLogger } from "#shared/observability/logger.ts";
@@ -24,7 +24,10 @@ export type WorkerDeps = Pick<
 
 /** The worker of an engine; the local runtime feeds it from the in-process queue. */
 export function workerFor(engine: WorkerDeps): Worker {
+  // Big libraries get their library index rebuilt here, where the bucket is writable and memory ample.
+  const libraries = retrieverFor(engine.config, engine);
   return createIngestWorker({
+    afterPublish: (userId) => libraries.refreshLibrary(userId),
     records: engine.records,
     blobs: engine.blobs,
     embedder: engine.embedder,

@@ -106,7 +106,12 @@ export function retrieverFor(
   config: Config,
   deps: { records: DocumentRecords; blobs: BlobStore; embedder: Embedder; logger: Logger },
 ): Retriever {
-  return createRetriever({ ...deps, cacheBytes: config.SHARD_CACHE_BYTES });
+  // In AWS only the ingestion worker builds library indexes (query functions read the bucket only).
+  return createRetriever({
+    ...deps,
+    cacheBytes: config.SHARD_CACHE_BYTES,
+    libraryBuilds: config.RUNTIME === "aws" ? "off" : "background",
+  });
 }
 
 export function documentServiceFor(

@@ -12,6 +12,8 @@ export interface WorkerDeps extends IngestionDeps {
   metrics: EngineMetrics;
   /** Deliveries after which a failing job is marked failed for the user (the message then dead-letters). */
   maxReceives: number;
+  /** Called once a document is published (the user's library index may need a rebuild). */
+  afterPublish?: (userId: string) => Promise<unknown>;
 }
 
 interface S3Notification {
@@ -53,6 +55,14 @@ export function createIngestWorker(deps: WorkerDeps): (event: SQSEvent) => Promi
       try {
         const outcome = await ingestDocument(deps, job);
         if (outcome === "ready") deps.metrics.record("IngestionDuration", performance.now() - started);
+        // The document is searchable already; a failed library rebuild must not redeliver it.
+        if (outcome === "ready" && deps.afterPublish) {
+          await deps.afterPublish(job.userId).catch((error: unknown) => {
+            deps.logger.warn("library index rebuild failed", {
+              error: error instanceof Error ? error.message : String(error),
+            });
+          });
+        }
         if (outcome === "failed") deps.metrics.record("IngestionFailures", 1);
       } catch (error) {
         deps.logger.warn("ingestion attempt failed", {

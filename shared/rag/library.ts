@@ -318,6 +318,27 @@ export async function currentLibraryId(blobs: BlobStore, userId: string): Promis
   return pointer.id;
 }
 
+/** The manifest of the user's published library if it is usable as it stands (format, user, space, tokenizer). */
+export async function currentLibraryManifest(
+  blobs: BlobStore,
+  userId: string,
+  space: { model: string; dims: number },
+): Promise<LibraryManifest | undefined> {
+  const id = await currentLibraryId(blobs, userId);
+  if (!id) return undefined;
+  const bytes = await blobs.get(`${libraryPrefix(userId)}${id}/${FILES.manifest}`);
+  if (!bytes) return undefined;
+  const manifest = JSON.parse(new TextDecoder().decode(bytes)) as LibraryManifest;
+  const usable =
+    manifest.format === LIBRARY_FORMAT &&
+    manifest.id === id &&
+    manifest.user_prefix === `indexes/${encodeURIComponent(userId)}/` &&
+    manifest.model === space.model &&
+    manifest.dims === space.dims &&
+    manifest.analyzer === analyzerFingerprint();
+  return usable ? manifest : undefined;
+}
+
 /**
  * Loads the user's library `id`, checking that it belongs to the user and was built in the
  * current vector space and with the current tokenizer and format (else LibraryMismatchError).

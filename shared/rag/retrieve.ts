@@ -24,6 +24,7 @@ import {
 } from "./lexical.ts";
 import {
   currentLibraryId,
+  currentLibraryManifest,
   deleteLibraries,
   type Library,
   type LibraryManifest,
@@ -100,6 +101,12 @@ export interface RetrieverDeps {
   logger: Logger;
   /** Upper bound of shard + chunk bytes kept in memory between requests. */
   cacheBytes?: number;
+  /**
+   * Whether a big query may build a missing or stale library index in the background ("background",
+   * the default) or leaves that to the ingestion worker ("off": in AWS the query functions can only
+   * read the bucket and have too little memory to build a 100k-chunk library).
+   */
+  libraryBuilds?: "background" | "off";
 }
 
 export type Retriever = ReturnType<typeof createRetriever>;
@@ -319,7 +326,7 @@ export function createRetriever(deps: RetrieverDeps) {
   const failedBuilds = new Map<string, number>();
 
   function scheduleCompaction(userId: string): void {
-    if (compactions.has(userId)) return;
+    if (deps.libraryBuilds === "off" || compactions.has(userId)) return;
     if (Date.now() - (failedBuilds.get(userId) ?? 0) < LIBRARY_RETRY_MS) return;
     const running = compact(userId)
       .then((manifest) => {
@@ -555,6 +562,27 @@ export function createRetriever(deps: RetrieverDeps) {
 
     /** Builds the user's library index now (after ingestion, or to warm a big library). */
     compact(userId: string): Promise<LibraryManifest | undefined> {
+      const running = compactions.get(userId);
+      return running ? running.then(() => compact(userId)) : compact(userId);
+    },
+
+    /**
+     * After a source is published (ingestion worker): rebuilds the user's library index when the
+     * library is big enough to need one and has none, an unusable one, or one lacking a tenth of
+     * its sources (at least LIBRARY_REBUILD_FROM_UNCOVERED) — so a bulk upload rebuilds a few
+     * times, not once per document. Returns the new manifest, or undefined when nothing was built.
+     */
+    async refreshLibrary(userId: string): Promise<LibraryManifest | undefined> {
+      const ready = (await deps.records.list(userId, { status: "ready" })).filter(
+        (record) => record.embedding_model === space.model && record.embedding_dims === space.dims,
+      );
+      const chunks = ready.reduce((sum, record) => sum + (record.chunk_count ?? 0), 0);
+      if (ready.length < LIBRARY_FROM_SOURCES && chunks < LIBRARY_FROM_CHUNKS) return undefined;
+      const manifest = await currentLibraryManifest(deps.blobs, userId, space);
+      const held = new Set(manifest?.parts.map((part) => part.index_key));
+      const lacking = ready.filter((record) => !record.index_key || !held.has(record.index_key)).length;
+      const stale = lacking >= Math.max(LIBRARY_REBUILD_FROM_UNCOVERED, Math.ceil(ready.length / 10));
+      if (manifest && !stale) return undefined;
       const running = compactions.get(userId);
       return running ? running.then(() => compact(userId)) : compact(userId);
     },

@@ -196,6 +196,41 @@ describe("library index of a big library", () => {
     expect(scoped.passages.every((passage) => allowed.includes(passage.source_id))).toBe(true);
   });
 
+  it("is rebuilt after publishing only when missing or lacking a tenth of the sources", async () => {
+    // Prepare
+    const worker = createRetriever({ records, blobs, embedder, logger, libraryBuilds: "off" });
+
+    // Act
+    const first = await worker.refreshLibrary("alice");
+    const unchanged = await worker.refreshLibrary("alice");
+    for (let source = SOURCES; source < SOURCES + 7; source++) await publish("alice", `s${source}`, chunkTexts(source));
+    const fewNew = await worker.refreshLibrary("alice");
+    await publish("alice", `s${SOURCES + 7}`, chunkTexts(SOURCES + 7));
+    const enoughNew = await worker.refreshLibrary("alice");
+    const small = await worker.refreshLibrary("bob");
+
+    // Assess
+    expect(first?.parts).toHaveLength(SOURCES);
+    expect(unchanged).toBeUndefined();
+    expect(fewNew).toBeUndefined();
+    expect(enoughNew?.parts).toHaveLength(SOURCES + 8);
+    expect(small).toBeUndefined();
+    expect(await currentLibraryId(blobs, "bob")).toBeUndefined();
+  });
+
+  it("builds nothing from a query when library builds are off", async () => {
+    // Prepare
+    const search = createRetriever({ records, blobs, embedder, logger, libraryBuilds: "off" });
+
+    // Act
+    const result = await search.retrieve({ userId: "alice" }, chunkTexts(12)[0] ?? "", 5);
+    await search.settled();
+
+    // Assess
+    expect(result.passages[0]?.chunk_id).toBe("s12:0");
+    expect(await blobs.list(libraryPrefix("alice"))).toEqual([]);
+  });
+
   it("refuses a library of another format or user, and falls back to the shards", async () => {
     // Prepare
     const search = retriever();
