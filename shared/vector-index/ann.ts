@@ -22,8 +22,11 @@ export interface AnnParams {
 export function annParamsFor(count: number): AnnParams {
   if (count < IVF_FROM) return { kind: "flat", nlist: 0, nprobe: 0 };
   const nlist = Math.min(4096, Math.max(64, Math.round(Math.sqrt(count))));
-  return { kind: "ivf", nlist, nprobe: Math.min(nlist, 8) };
+  return { kind: "ivf", nlist, nprobe: Math.min(nlist, MIN_NPROBE) };
 }
+
+/** Fewest cells a query scans: below this, one unlucky cell boundary costs a large share of recall. */
+const MIN_NPROBE = 4;
 
 /** Recall@10 against exact search that the chosen nprobe must reach on the calibration queries. */
 export const CALIBRATION_RECALL = 0.97;
@@ -55,7 +58,7 @@ function calibrateNprobe(index: NativeIndex, vectors: Float32Array, dims: number
   }
   index.setSearchParameter("nprobe", nlist);
   const truth = index.searchFloat32(queries, CALIBRATION_K).labels;
-  for (let nprobe = 8; nprobe < nlist; nprobe = Math.ceil(nprobe * 1.5)) {
+  for (let nprobe = MIN_NPROBE; nprobe < nlist; nprobe = Math.ceil(nprobe * 1.5)) {
     index.setSearchParameter("nprobe", nprobe);
     const found = index.searchFloat32(queries, CALIBRATION_K).labels;
     let hits = 0;
