@@ -1,6 +1,7 @@
 // HTTP adapter of the documents feature: parse → document service → response.
 import type { DocumentMetadata, DocumentRecord } from "#shared/documents/records.ts";
 import { toDocumentView } from "#shared/documents/records.ts";
+import type { HtmlReader } from "#shared/documents/service.ts";
 import type { Engine } from "#shared/engine.ts";
 import type { App } from "#shared/http/app.ts";
 import { BadRequestError } from "#shared/http/errors.ts";
@@ -56,6 +57,8 @@ export function registerDocuments(app: App, engine: DocumentsDeps): void {
   const route = routeRegistrar(app, documentsRoutes, engine.verifyToken);
   const { documents, records } = engine;
   const fetchPage = createPageFetcher(pageFetcherOptionsFor(engine.config));
+  // Imported with the first web page added: Readability and linkedom are evaluated by no other route.
+  const readHtml: HtmlReader = async (html) => (await import("#shared/extraction/html.ts")).extractHtml(html);
 
   route(uploadRoute, async (c) => {
     const userId = c.get("user").userId;
@@ -64,7 +67,7 @@ export function registerDocuments(app: App, engine: DocumentsDeps): void {
     // The backend sends only placeholder text for websites: the page itself is fetched and ingested.
     const record =
       metadata.source_type?.toLowerCase() === "website" && metadata.url
-        ? await documents.uploadUrl(userId, { url: metadata.url, metadata, fetchPage })
+        ? await documents.uploadUrl(userId, { url: metadata.url, metadata, fetchPage, readHtml })
         : await documents.uploadText(userId, { content: body.content, filename: body.filename, metadata });
     return c.json(
       {
@@ -127,6 +130,7 @@ export function registerDocuments(app: App, engine: DocumentsDeps): void {
       url: body.url,
       metadata: { ...metadataFrom(body), source_type: "website" },
       fetchPage,
+      readHtml,
     });
     return c.json(toDocumentView(record), 200);
   });

@@ -8,17 +8,10 @@
 //   header makes it atomic.
 // - Browser uploads use a presigned POST whose policy pins the key, the content type and the size
 //   range, so a client cannot write elsewhere or upload more than its quota allows.
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from "@aws-sdk/client-s3";
-import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
+// - The SDK modules are imported on first use, not with this module: evaluating the S3 client and
+//   the presigner costs hundreds of milliseconds of a Lambda's cold start, and a function that
+//   answers without touching S3 (or before it does) should not pay it.
+import type { S3Client } from "@aws-sdk/client-s3";
 import { BlobExistsError, type BlobHead, type BlobStore, type PresignedUpload } from "./blobs.ts";
 
 export interface S3BlobStoreOptions {
@@ -33,9 +26,31 @@ export interface S3BlobStoreOptions {
   pageSize?: number;
 }
 
+type S3Sdk = typeof import("@aws-sdk/client-s3");
+
+let sdk: Promise<S3Sdk> | undefined;
+let presigner: Promise<typeof import("@aws-sdk/s3-presigned-post")> | undefined;
+
+/** The S3 client module, imported once per process; a failed import is retried by the next call. */
+function loadSdk(): Promise<S3Sdk> {
+  sdk ??= import("@aws-sdk/client-s3").catch((error: unknown) => {
+    sdk = undefined;
+    throw error;
+  });
+  return sdk;
+}
+
+function loadPresigner(): Promise<typeof import("@aws-sdk/s3-presigned-post")> {
+  presigner ??= import("@aws-sdk/s3-presigned-post").catch((error: unknown) => {
+    presigner = undefined;
+    throw error;
+  });
+  return presigner;
+}
+
 const clients = new Map<string, S3Client>();
 
-function cachedClient(options: S3BlobStoreOptions): S3Client {
+function cachedClient({ S3Client }: S3Sdk, options: S3BlobStoreOptions): S3Client {
   const cacheKey = JSON.stringify([
     options.region ?? "",
     options.endpoint ?? "",
@@ -55,12 +70,12 @@ function cachedClient(options: S3BlobStoreOptions): S3Client {
   return client;
 }
 
-function isNotFound(error: unknown): boolean {
+function isNotFound({ S3ServiceException }: S3Sdk, error: unknown): boolean {
   if (!(error instanceof S3ServiceException)) return false;
   return error.name === "NoSuchKey" || error.name === "NotFound" || error.$metadata.httpStatusCode === 404;
 }
 
-function isPreconditionFailed(error: unknown): boolean {
+function isPreconditionFailed({ S3ServiceException }: S3Sdk, error: unknown): boolean {
   if (!(error instanceof S3ServiceException)) return false;
   // 409 ConditionalRequestConflict: a concurrent conditional write to the same key won the race.
   return (
@@ -73,15 +88,24 @@ function isPreconditionFailed(error: unknown): boolean {
 /** Creates the S3 blob store for one bucket. */
 export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
   const { bucket } = options;
-  const client = options.client ?? cachedClient(options);
+  // The SDK and the client, resolved on the first operation and kept for the store's life.
+  let ready: Promise<{ s3: S3Sdk; client: S3Client }> | undefined;
+  const connect = () => {
+    ready ??= loadSdk().then((s3) => ({ s3, client: options.client ?? cachedClient(s3, options) }));
+    return ready.catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+  };
   const pageSize = options.pageSize ?? 1000;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
     throw new Error("S3 blob store: pageSize must be an integer between 1 and 1000");
   }
 
   async function head(key: string): Promise<BlobHead | undefined> {
+    const { s3, client } = await connect();
     try {
-      const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const out = await client.send(new s3.HeadObjectCommand({ Bucket: bucket, Key: key }));
       return {
         key,
         size: out.ContentLength ?? 0,
@@ -89,14 +113,15 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
         lastModified: out.LastModified ?? new Date(0),
       };
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isNotFound(s3, error)) return undefined;
       throw error;
     }
   }
 
   async function listPage(prefix: string, token: string | undefined): Promise<{ keys: string[]; next?: string }> {
+    const { s3, client } = await connect();
     const out = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: pageSize, ContinuationToken: token }),
+      new s3.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: pageSize, ContinuationToken: token }),
     );
     const keys = (out.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key]));
     return out.IsTruncated && out.NextContinuationToken ? { keys, next: out.NextContinuationToken } : { keys };
@@ -109,9 +134,10 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
       if (putOptions?.ifNoneMatch && (await head(key))) {
         throw new BlobExistsError(`blob already exists: ${key}`);
       }
+      const { s3, client } = await connect();
       try {
         await client.send(
-          new PutObjectCommand({
+          new s3.PutObjectCommand({
             Bucket: bucket,
             Key: key,
             Body: body,
@@ -121,7 +147,7 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
           }),
         );
       } catch (error) {
-        if (putOptions?.ifNoneMatch && isPreconditionFailed(error)) {
+        if (putOptions?.ifNoneMatch && isPreconditionFailed(s3, error)) {
           throw new BlobExistsError(`blob already exists: ${key}`);
         }
         throw error;
@@ -129,12 +155,13 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
     },
 
     async get(key) {
+      const { s3, client } = await connect();
       try {
-        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        const out = await client.send(new s3.GetObjectCommand({ Bucket: bucket, Key: key }));
         if (!out.Body) return new Uint8Array();
         return await out.Body.transformToByteArray();
       } catch (error) {
-        if (isNotFound(error)) return undefined;
+        if (isNotFound(s3, error)) return undefined;
         throw error;
       }
     },
@@ -143,7 +170,8 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
 
     async delete(key) {
       // S3 answers 204 for a missing key, so "already gone" needs no special case.
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      const { s3, client } = await connect();
+      await client.send(new s3.DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
 
     async deletePrefix(prefix) {
@@ -153,8 +181,9 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
       for (;;) {
         const { keys } = await listPage(prefix, undefined);
         if (keys.length === 0) return deleted;
+        const { s3, client } = await connect();
         const out = await client.send(
-          new DeleteObjectsCommand({
+          new s3.DeleteObjectsCommand({
             Bucket: bucket,
             Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
           }),
@@ -183,6 +212,7 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
 
     async presignUpload(key, presign): Promise<PresignedUpload> {
       const expiresAt = new Date(Date.now() + presign.expiresInSeconds * 1000);
+      const [{ client }, { createPresignedPost }] = await Promise.all([connect(), loadPresigner()]);
       const { url, fields } = await createPresignedPost(client, {
         Bucket: bucket,
         // Key pins the object name: the SDK adds `{key: <key>}` to the policy's conditions.

@@ -56,13 +56,18 @@ function cleanFilename(name: string): string {
   return cleaned === "" ? "document" : cleaned.slice(0, 255);
 }
 
+/**
+ * Reads a fetched HTML page's main content (shared/extraction/html.ts `extractHtml`). Given by the
+ * caller with the page fetcher, so that only the routes adding web pages bundle Readability and
+ * linkedom (session deletion uses this service too).
+ */
+export type HtmlReader = (html: string) => Promise<{ text: string; title?: string }>;
+
 /** The text to index from a fetched page: its main content (Readability) as Markdown, titled. */
-async function pageAsMarkdown(page: FetchedPage): Promise<{ title: string; text: string }> {
+async function pageAsMarkdown(page: FetchedPage, readHtml: HtmlReader): Promise<{ title: string; text: string }> {
   const fallbackTitle = new URL(page.finalUrl).hostname.replace(/^www\./, "");
   if (page.contentType === "text/plain") return { title: fallbackTitle, text: page.body };
-  // Loaded on demand: Readability and linkedom are only needed by this route.
-  const { extractHtml } = await import("../extraction/html.ts");
-  const extracted = extractHtml(page.body);
+  const extracted = await readHtml(page.body);
   const title = extracted.title ?? fallbackTitle;
   // The title as top heading gives every chunk a heading path; the URL stays visible in the text.
   const heading = /^#\s/.test(extracted.text) ? "" : `# ${title}\n\n`;
@@ -137,9 +142,12 @@ export function createDocumentService(deps: DocumentServiceDeps) {
      * fetched now, through the SSRF guard, so a refused or unreachable URL is answered at once and
      * nothing is replaced; its main content then takes the normal ingestion path as Markdown.
      */
-    async uploadUrl(userId: string, input: { url: string; metadata: DocumentMetadata; fetchPage: PageFetcher }) {
+    async uploadUrl(
+      userId: string,
+      input: { url: string; metadata: DocumentMetadata; fetchPage: PageFetcher; readHtml: HtmlReader },
+    ) {
       const page = await input.fetchPage(input.url);
-      const { title, text } = await pageAsMarkdown(page);
+      const { title, text } = await pageAsMarkdown(page, input.readHtml);
       if (text.replace(/^#.*$|^Source: .*$/gm, "").trim() === "") {
         throw new BadRequestError("The page has no readable text to add as study material.");
       }

@@ -11,19 +11,9 @@
 //   attributes) and waits for the task to finish. Where the endpoint does not offer it, or with
 //   `redriveMethod: "copy"`, it falls back to receive → SendMessageBatch → DeleteMessageBatch:
 //   a crash between send and delete duplicates a message, which at-least-once consumers tolerate.
-import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ListMessageMoveTasksCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SendMessageCommand,
-  SQSClient,
-  SQSServiceException,
-  StartMessageMoveTaskCommand,
-} from "@aws-sdk/client-sqs";
+// - The SDK module is imported on first use, not with this module: evaluating it is a large share
+//   of a Lambda's cold start, paid only by the invocation that first sends.
+import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import type { DeadLetterQueue, JobQueue } from "./queue.ts";
 
 export interface SqsClientOptions {
@@ -51,9 +41,28 @@ export interface SqsDeadLetterQueueOptions extends SqsClientOptions {
   listWaitSeconds?: number;
 }
 
+type SqsSdk = typeof import("@aws-sdk/client-sqs");
+
+let sdk: Promise<SqsSdk> | undefined;
+
+/** The SQS client module, imported once per process; a failed import is retried by the next call. */
+function loadSdk(): Promise<SqsSdk> {
+  sdk ??= import("@aws-sdk/client-sqs").catch((error: unknown) => {
+    sdk = undefined;
+    throw error;
+  });
+  return sdk;
+}
+
+/** The SDK and the options' client (or the cached one for its region/endpoint). */
+async function connect(options: SqsClientOptions): Promise<{ sqs: SqsSdk; client: SQSClient }> {
+  const sqs = await loadSdk();
+  return { sqs, client: sqsClient(sqs, options) };
+}
+
 const clients = new Map<string, SQSClient>();
 
-function sqsClient(options: SqsClientOptions): SQSClient {
+function sqsClient({ SQSClient }: SqsSdk, options: SqsClientOptions): SQSClient {
   if (options.client) return options.client;
   const cacheKey = JSON.stringify([
     options.region ?? "",
@@ -74,13 +83,13 @@ function sqsClient(options: SqsClientOptions): SQSClient {
 
 /** Creates the producer side of an SQS queue; bodies are sent as JSON. */
 export function createSqsQueue(options: SqsQueueOptions): JobQueue {
-  const client = sqsClient(options);
   return {
     kind: "sqs",
     async send(body) {
       const text = JSON.stringify(body);
       if (text === undefined) throw new Error("queue message body must be JSON-serialisable");
-      const out = await client.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: text }));
+      const { sqs, client } = await connect(options);
+      const out = await client.send(new sqs.SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: text }));
       if (!out.MessageId) throw new Error("SQS SendMessage returned no MessageId");
       return out.MessageId;
     },
@@ -90,7 +99,7 @@ export function createSqsQueue(options: SqsQueueOptions): JobQueue {
 // Error names an endpoint uses for an action it does not implement.
 const UNSUPPORTED = new Set(["UnsupportedOperation", "InvalidAction", "UnknownOperationException", "NotImplemented"]);
 
-function isUnsupported(error: unknown): boolean {
+function isUnsupported({ SQSServiceException }: SqsSdk, error: unknown): boolean {
   return error instanceof SQSServiceException && UNSUPPORTED.has(error.name);
 }
 
@@ -102,14 +111,14 @@ function chunks<T>(items: T[], size: number): T[][] {
 
 /** Creates the dead-letter view of an SQS queue: list (peek) and redrive back to the source queue. */
 export function createSqsDeadLetterQueue(options: SqsDeadLetterQueueOptions): DeadLetterQueue {
-  const client = sqsClient(options);
   const { dlqUrl, queueUrl } = options;
   const moveTaskTimeoutMs = options.moveTaskTimeoutMs ?? 60_000;
   const listWaitSeconds = options.listWaitSeconds ?? 1;
 
   async function receive(visibilityTimeout: number, waitSeconds: number): Promise<Message[]> {
+    const { sqs, client } = await connect(options);
     const out = await client.send(
-      new ReceiveMessageCommand({
+      new sqs.ReceiveMessageCommand({
         QueueUrl: dlqUrl,
         MaxNumberOfMessages: 10,
         VisibilityTimeout: visibilityTimeout,
@@ -122,20 +131,22 @@ export function createSqsDeadLetterQueue(options: SqsDeadLetterQueueOptions): De
   }
 
   async function queueArn(url: string): Promise<string> {
-    const out = await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
+    const { sqs, client } = await connect(options);
+    const out = await client.send(new sqs.GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
     const arn = out.Attributes?.QueueArn;
     if (!arn) throw new Error(`SQS returned no QueueArn for ${url}`);
     return arn;
   }
 
   async function redriveWithMoveTask(): Promise<number> {
+    const { sqs, client } = await connect(options);
     const [sourceArn, destinationArn] = await Promise.all([queueArn(dlqUrl), queueArn(queueUrl)]);
     const started = await client.send(
-      new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn }),
+      new sqs.StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn }),
     );
     const deadline = Date.now() + moveTaskTimeoutMs;
     for (;;) {
-      const out = await client.send(new ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 10 }));
+      const out = await client.send(new sqs.ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 10 }));
       const task =
         out.Results?.find((result) => result.TaskHandle === started.TaskHandle) ??
         // Finished tasks are listed without their handle: the newest one is ours.
@@ -150,13 +161,14 @@ export function createSqsDeadLetterQueue(options: SqsDeadLetterQueueOptions): De
   }
 
   async function redriveByCopy(): Promise<number> {
+    const { sqs, client } = await connect(options);
     let moved = 0;
     for (;;) {
       // The visibility timeout covers one send+delete round; an interrupted round reappears later.
       const messages = await receive(60, 0);
       if (messages.length === 0) return moved;
       const sent = await client.send(
-        new SendMessageBatchCommand({
+        new sqs.SendMessageBatchCommand({
           QueueUrl: queueUrl,
           Entries: messages.map((message, index) => ({
             Id: String(index),
@@ -170,7 +182,7 @@ export function createSqsDeadLetterQueue(options: SqsDeadLetterQueueOptions): De
         return message?.ReceiptHandle ? [{ Id: entry.Id, ReceiptHandle: message.ReceiptHandle }] : [];
       });
       if (delivered.length > 0) {
-        await client.send(new DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: delivered }));
+        await client.send(new sqs.DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: delivered }));
       }
       moved += delivered.length;
       if ((sent.Failed ?? []).length > 0) {
@@ -188,10 +200,11 @@ export function createSqsDeadLetterQueue(options: SqsDeadLetterQueueOptions): De
         if (messages.length === 0) break;
         for (const message of messages) if (message.MessageId) seen.set(message.MessageId, message);
       }
+      const { sqs, client } = await connect(options);
       const handles = [...seen.values()].flatMap((message) => (message.ReceiptHandle ? [message.ReceiptHandle] : []));
       for (const batch of chunks(handles, 10)) {
         await client.send(
-          new ChangeMessageVisibilityBatchCommand({
+          new sqs.ChangeMessageVisibilityBatchCommand({
             QueueUrl: dlqUrl,
             Entries: batch.map((ReceiptHandle, index) => ({ Id: String(index), ReceiptHandle, VisibilityTimeout: 0 })),
           }),
@@ -213,7 +226,7 @@ export function createSqsDeadLetterQueue(options: SqsDeadLetterQueueOptions): De
       try {
         return await redriveWithMoveTask();
       } catch (error) {
-        if (isUnsupported(error)) return redriveByCopy();
+        if (isUnsupported(await loadSdk(), error)) return redriveByCopy();
         throw error;
       }
     },

@@ -26,6 +26,8 @@ const PARSERS = [
   "shared/extraction/extract.ts",
 ];
 const READS_ATTACHMENTS = new Set(["qa", "quiz"]);
+/** The web page reader: the documents routes that add a page by URL, and the parsers (HTML files). */
+const HTML_READER = ["node_modules/linkedom/", "node_modules/@mozilla/readability/", "shared/extraction/html.ts"];
 
 const entries: Record<string, string> = {
   authorizer: "functions/authorizer/handler.ts",
@@ -33,6 +35,8 @@ const entries: Record<string, string> = {
   ...Object.fromEntries(featureRoutes.map(({ feature }) => [feature, `functions/${feature}/handler.ts`])),
 };
 const inputs = new Map<string, string[]>();
+/** External imports other than node builtins, as `path kind`. */
+const externals = new Map<string, string[]>();
 
 beforeAll(async () => {
   // One build for every entry: the graphs share most modules.
@@ -50,7 +54,13 @@ beforeAll(async () => {
   const metafile = result.metafile as Metafile;
   for (const output of Object.values(metafile.outputs)) {
     const name = Object.entries(entries).find(([, entry]) => entry === output.entryPoint)?.[0];
-    if (name) inputs.set(name, Object.keys(output.inputs));
+    if (name) {
+      inputs.set(name, Object.keys(output.inputs));
+      externals.set(
+        name,
+        output.imports.filter((entry) => entry.external).map((entry) => `${entry.path} ${entry.kind}`),
+      );
+    }
   }
 }, 120_000);
 
@@ -89,6 +99,32 @@ describe("function bundles", () => {
 
       // Assess
       expect(apis, feature).toEqual([`functions/${feature}/api.ts`]);
+    }
+  });
+
+  it("hold the web page reader only where pages or HTML files are read", () => {
+    for (const name of Object.keys(entries)) {
+      // Act
+      const reader = containing(name, HTML_READER);
+
+      // Assess
+      if (name === "documents" || name === "ingest-worker" || READS_ATTACHMENTS.has(name)) {
+        expect(reader.length, name).toBeGreaterThan(0);
+      } else {
+        expect(reader, name).toEqual([]);
+      }
+    }
+  });
+
+  it("import the AWS SDK clients on first use, never with the bundle", () => {
+    for (const name of Object.keys(entries)) {
+      // Act
+      const sdk = (externals.get(name) ?? []).filter((entry) => entry.startsWith("@aws-sdk/client-"));
+      const loaded = sdk.filter((entry) => !entry.endsWith(" dynamic-import"));
+
+      // Assess: every function reads secrets by reference, so each one can load Secrets Manager.
+      expect(sdk, name).toContain("@aws-sdk/client-secrets-manager dynamic-import");
+      expect(loaded, name).toEqual([]);
     }
   });
 
