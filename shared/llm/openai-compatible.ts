@@ -70,23 +70,24 @@ export function createOpenAICompatibleChatModel(options: OpenAICompatibleChatMod
         let yielded = false;
         try {
           guard.arm(firstTokenTimeoutMs, "no first token");
-          const stream = await guard.race(client.stream(messages, { signal: guard.signal }));
-          const iterator = stream[Symbol.asyncIterator]();
+          const iterator = (await guard.race(messageChunks(client, messages, guard.signal)))[Symbol.asyncIterator]();
           let usage: TokenUsage | undefined;
           for (;;) {
             const next = await guard.race(iterator.next());
             if (next.done) break;
-            usage = usageOf(next.value.usage_metadata) ?? usage;
-            const text = textOf(next.value.content);
+            const message = messageOf(next.value);
+            usage = usageOf(message.usage_metadata) ?? usage;
+            const text = textOf(message.content);
             if (text.length === 0) continue;
-            yielded = true;
             // The silence timer must not count the time the caller spends on the chunk.
-            guard.disarm();
+            guard.pause();
+            yielded = true;
             yield { text };
             guard.arm(options.timeoutMs, "the answer stalled");
           }
           // LangChain ends an aborted stream quietly; an abort must not look like a complete answer.
           guard.throwIfStopped();
+          guard.finished();
           // Text was forwarded as it came, so the usage the endpoint reports last rides on an empty chunk.
           if (usage !== undefined) yield { text: "", usage };
           return;
@@ -111,6 +112,7 @@ export function createOpenAICompatibleChatModel(options: OpenAICompatibleChatMod
           guard.arm(options.timeoutMs, "no answer");
           const message = await guard.race(client.invoke(messages, { signal: guard.signal }));
           guard.throwIfStopped();
+          guard.finished();
           const usage = usageOf(message.usage_metadata);
           const text = textOf(message.content);
           return usage === undefined ? { text } : { text, usage };
@@ -130,21 +132,79 @@ export function createOpenAICompatibleChatModel(options: OpenAICompatibleChatMod
   };
 }
 
+/** What the stream loop reads of a LangChain message chunk. */
+interface MessageChunk {
+  content: unknown;
+  usage_metadata?: { input_tokens: number; output_tokens: number } | undefined;
+}
+
+// LangSmith tracing (the only callbacks this engine could have) is read from the environment once;
+// LangChain itself re-reads it on every streamed chunk.
+const TRACING_VARIABLES = ["LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING", "LANGCHAIN_TRACING"];
+const tracingConfigured = TRACING_VARIABLES.some((name) => process.env[name] === "true");
+
+/**
+ * The answer's message chunks. `.stream()` wraps the provider's chunk generator in the Runnable
+ * machinery, which per chunk configures a callback manager, pulls through a web ReadableStream and
+ * concatenates every chunk so far into one message for `handleLLMEnd` (quadratic in the answer's
+ * length); with no tracer to feed, that was most of the engine's CPU per token under load. So
+ * without tracing the stream reads ChatOpenAI's own chunk generator — the same request, parsing and
+ * chunk conversion — and with tracing configured it keeps `.stream()` so runs are still recorded.
+ */
+async function messageChunks(
+  client: ChatOpenAI,
+  messages: BaseMessage[],
+  signal: AbortSignal,
+): Promise<AsyncIterable<MessageChunk | { message: MessageChunk }>> {
+  if (tracingConfigured) return client.stream(messages, { signal });
+  return client._streamResponseChunks(messages, { signal });
+}
+
+/** The message of a provider generation chunk (fast path), or the message chunk itself (`.stream()`). */
+function messageOf(value: MessageChunk | { message: MessageChunk }): MessageChunk {
+  return "message" in value ? value.message : value;
+}
+
 // One attempt's deadline and abort wiring: the caller's signal and our timers both abort the request,
-// and we remember which one did so that the error says the right thing.
+// and we remember which one did so that the error says the right thing. Per token the deadline only
+// moves (a timestamp), and the one timer re-checks it when it fires: creating and clearing a timer per
+// token costs more than the rest of the token's handling in this file.
 class AttemptGuard {
   private readonly controller = new AbortController();
-  private readonly stopped: Promise<never>;
   private timer: NodeJS.Timeout | undefined;
+  /** When the running timer fires (Date.now() clock). */
+  private timerDue = 0;
+  private limitMs = 0;
+  private reason = "";
+  /** Start of the current wait; the deadline is since + limitMs. */
+  private since = 0;
+  /** The caller holds a chunk: its time does not count. */
+  private paused = true;
+  private done = false;
   private timeoutReason: string | undefined;
+  private rejectPending: ((error: unknown) => void) | undefined;
   private readonly onCallerAbort = () => this.controller.abort();
+  private readonly onTimer = () => {
+    this.timer = undefined;
+    if (this.controller.signal.aborted) return;
+    const now = Date.now();
+    if (this.paused) return this.schedule(now + this.limitMs);
+    const due = this.since + this.limitMs;
+    if (now < due) return this.schedule(due);
+    this.timeoutReason = `${this.reason} within ${this.limitMs} ms`;
+    this.controller.abort();
+  };
 
   constructor(private readonly callerSignal: AbortSignal | undefined) {
-    this.stopped = new Promise<never>((_, reject) => {
-      this.controller.signal.addEventListener("abort", () => reject(new Error("attempt stopped")), { once: true });
-    });
-    // The race loser may reject later; it is handled through translate(), never left unhandled.
-    this.stopped.catch(() => undefined);
+    this.controller.signal.addEventListener(
+      "abort",
+      () => {
+        const reject = this.rejectPending;
+        this.rejectPending = undefined;
+        reject?.(new Error("attempt stopped"));
+      },
+      { once: true },
+    );
     callerSignal?.addEventListener("abort", this.onCallerAbort, { once: true });
   }
 
@@ -152,23 +212,45 @@ class AttemptGuard {
     return this.controller.signal;
   }
 
+  /** Starts a wait of at most `ms`, from now. */
   arm(ms: number, reason: string): void {
-    this.disarm();
-    this.timer = setTimeout(() => {
-      this.timeoutReason = `${reason} within ${ms} ms`;
-      this.controller.abort();
-    }, ms);
+    const now = Date.now();
+    this.limitMs = ms;
+    this.reason = reason;
+    this.since = now;
+    this.paused = false;
+    if (this.timer === undefined || this.timerDue > now + ms) this.schedule(now + ms);
   }
 
-  disarm(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+  /** Stops counting until the next arm(). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** The attempt ran to its end: nothing is left to abort. */
+  finished(): void {
+    this.done = true;
   }
 
   /** Settles with the promise, or rejects as soon as the attempt is aborted (LangChain may not notice). */
   race<T>(promise: Promise<T>): Promise<T> {
-    promise.catch(() => undefined);
-    return Promise.race([promise, this.stopped]);
+    if (this.controller.signal.aborted) {
+      promise.catch(() => undefined);
+      return Promise.reject(new Error("attempt stopped"));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.rejectPending = reject;
+      promise.then(
+        (value) => {
+          this.rejectPending = undefined;
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.rejectPending = undefined;
+          reject(error);
+        },
+      );
+    });
   }
 
   throwIfStopped(): void {
@@ -187,9 +269,17 @@ class AttemptGuard {
   }
 
   dispose(): void {
-    this.disarm();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
     this.callerSignal?.removeEventListener("abort", this.onCallerAbort);
-    this.controller.abort();
+    // A finished response has released its connection already; aborting it would only build an error.
+    if (!this.done) this.controller.abort();
+  }
+
+  private schedule(due: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(this.onTimer, Math.max(0, due - Date.now()));
   }
 }
 

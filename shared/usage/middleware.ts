@@ -79,6 +79,13 @@ export function observeEventStream(
     if (error !== undefined) return;
     // Frames end with a blank line; only complete frames are inspected.
     pending += decoder.decode(chunk, { stream: true });
+    // Token frames are nearly all the traffic: only text that holds an error frame is split into frames;
+    // otherwise just the unfinished last frame is kept for the next chunk.
+    if (!pending.includes("event: error")) {
+      const lastBreak = pending.lastIndexOf("\n\n");
+      if (lastBreak !== -1) pending = pending.slice(lastBreak + 2);
+      return;
+    }
     const frames = pending.split("\n\n");
     pending = frames.pop() ?? "";
     for (const frame of frames) {

@@ -232,6 +232,55 @@ describe("createOpenAICompatibleChatModel", () => {
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 
+  it("throws ModelTimeoutError when the answer stalls after its first token, keeping what was streamed", async () => {
+    // Prepare
+    const server = await stub({ tokens: ["Osmosis ", "moves ", "water."], firstTokenDelayMs: 10, tokenDelayMs: 2_000 });
+    const model = createOpenAICompatibleChatModel({
+      baseUrl: server.baseUrl,
+      model: "stub-model",
+      timeoutMs: 150,
+      firstTokenTimeoutMs: 5_000,
+      maxRetries: 2,
+    });
+    const received: string[] = [];
+    const started = Date.now();
+
+    // Act
+    const error = await (async () => {
+      for await (const chunk of model.stream({ messages: question })) received.push(chunk.text);
+    })().catch((reason: unknown) => reason);
+
+    // Assess
+    expect(error).toBeInstanceOf(ModelTimeoutError);
+    expect(error instanceof Error ? error.message : "").toContain("stalled");
+    expect(received).toEqual(["Osmosis "]);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(chatRequests(server)).toHaveLength(1);
+  });
+
+  it("does not count the time the caller holds a token against the silence timeout", async () => {
+    // Prepare
+    const tokens = ["Cells ", "divide ", "by ", "mitosis."];
+    const server = await stub({ tokens, firstTokenDelayMs: 10, tokenDelayMs: 20 });
+    const model = createOpenAICompatibleChatModel({
+      baseUrl: server.baseUrl,
+      model: "stub-model",
+      timeoutMs: 100,
+      maxRetries: 0,
+    });
+    const received: string[] = [];
+
+    // Act
+    for await (const chunk of model.stream({ messages: question })) {
+      if (chunk.text === "") continue;
+      received.push(chunk.text);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+
+    // Assess
+    expect(received).toEqual(tokens);
+  });
+
   it("throws ModelTimeoutError when a whole answer takes longer than timeoutMs", async () => {
     // Prepare
     const server = await stub({ firstTokenDelayMs: 2_000 });
