@@ -62,7 +62,10 @@ export class GenerationFailedError extends AppError {
 /** How many stored messages are read to build the history window (the token budget trims further). */
 const HISTORY_WINDOW_MESSAGES = 60;
 
-/** Passages below this similarity are noise for a chat turn (they would cite unrelated text). */
+/**
+ * Passages below this similarity that also hold under half of the message's content terms are
+ * noise for a chat turn (they would cite unrelated text); see RetrieveOptions.relevantOnly.
+ */
 const MIN_CHAT_PASSAGE_SCORE = 0.15;
 
 async function* wordsOf(text: string): AsyncIterable<ChatChunk> {
@@ -175,9 +178,11 @@ export function createCopilot(deps: CopilotDeps) {
         .filter((message) => message.role !== "system" && message.content.trim() !== "")
         .map((message) => ({ role: message.role, content: message.content }));
       const passages = request.rag
-        ? (await deps.retriever.retrieve(request.rag.scope, request.message, request.rag.topK)).passages.filter(
-            (passage) => passage.score >= MIN_CHAT_PASSAGE_SCORE,
-          )
+        ? (
+            await deps.retriever.retrieve(request.rag.scope, request.message, request.rag.topK, {
+              relevantOnly: { minCosine: MIN_CHAT_PASSAGE_SCORE },
+            })
+          ).passages
         : [];
       const citations = toCitations(passages);
       const messages = buildChatMessages({

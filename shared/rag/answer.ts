@@ -70,29 +70,44 @@ async function rankTransient(
     .slice(0, k);
 }
 
+/**
+ * Merges ranked lists by rank, best first: the first of each list, then the second of each, and so
+ * on. The lists' scores are not comparable — the retriever ranks by fused vector and BM25 evidence,
+ * of which `score` (the cosine) is only a part — so re-sorting by score would undo its ranking.
+ */
+export function interleaveByRank<T>(lists: readonly T[][], k: number): T[] {
+  const merged: T[] = [];
+  const longest = Math.max(0, ...lists.map((list) => list.length));
+  for (let rank = 0; rank < longest && merged.length < k; rank++) {
+    for (const list of lists) {
+      const item = list[rank];
+      if (item !== undefined && merged.length < k) merged.push(item);
+    }
+  }
+  return merged;
+}
+
 /** Gathers the passages a question is answered from, best first. */
 export async function gatherPassages(deps: AnswerDeps, request: QuestionRequest): Promise<RetrievedPassage[]> {
-  const found: RetrievedPassage[] = [];
+  const lists: RetrievedPassage[][] = [];
   if (request.context && request.context.trim() !== "") {
     const document: ExtractedDocument = { type: "text", pages: [{ page: 1, text: request.context }] };
-    found.push(...(await rankTransient(deps.embedder, request.question, "context", "context", document, request.topK)));
+    lists.push(await rankTransient(deps.embedder, request.question, "context", "context", document, request.topK));
   }
   if (request.attachment) {
     const { filename, document } = request.attachment;
-    found.push(
-      ...(await rankTransient(deps.embedder, request.question, "attachment", filename, document, request.topK)),
-    );
+    lists.push(await rankTransient(deps.embedder, request.question, "attachment", filename, document, request.topK));
   }
   if (request.useRag) {
     const retrieved = await deps.retriever.retrieve(request.scope, request.question, request.topK);
-    found.push(...retrieved.passages);
+    lists.push(retrieved.passages);
   }
-  return found.sort((a, b) => b.score - a.score).slice(0, request.topK);
+  return interleaveByRank(lists, request.topK);
 }
 
-/** Confidence from retrieval: the best passage's cosine similarity, clamped to [0, 1]. */
+/** Confidence from retrieval: the best cosine similarity among the passages, clamped to [0, 1]. */
 export function confidenceOf(passages: RetrievedPassage[]): number {
-  const best = passages[0]?.score ?? 0;
+  const best = passages.reduce((top, passage) => Math.max(top, passage.score), 0);
   return Math.round(Math.min(1, Math.max(0, best)) * 100) / 100;
 }
 

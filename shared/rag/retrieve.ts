@@ -11,6 +11,7 @@ import type { BlobStore } from "../blobs/blobs.ts";
 import type { Citation } from "../conversations/session-store.ts";
 import type { DocumentRecord, DocumentRecords } from "../documents/records.ts";
 import type { Embedder } from "../embeddings/embeddings.ts";
+import { analyzeTerms } from "../embeddings/local.ts";
 import { type StoredChunk, shardFiles } from "../ingestion/layout.ts";
 import type { Logger } from "../observability/logger.ts";
 import { loadShard, type MergedShards, mergeShards, type Shard } from "../vector-index/shard.ts";
@@ -39,6 +40,29 @@ export interface RetrievedPassage extends Citation {
   filename: string;
   score: number;
   heading_path: string[];
+}
+
+export interface RetrieveOptions {
+  /**
+   * Keeps only passages related to the query: cosine ≥ `minCosine`, or holding at least half of the
+   * query's content terms (and two or more; see coversQueryTerms). The second rule matters for the local hash embedder, whose cosines stay
+   * low for a paraphrased question even when the passage shares its key terms (chat filters on
+   * this so that a greeting does not drag unrelated notes into the prompt).
+   */
+  relevantOnly?: { minCosine: number };
+}
+
+/**
+ * Whether the passage (heading + text) holds at least half of the query's distinct content terms,
+ * and at least two of them: one common word shared with a short message ("tell me a joke") is
+ * chance, not relatedness.
+ */
+export function coversQueryTerms(queryTerms: ReadonlySet<string>, passageText: string): boolean {
+  if (queryTerms.size === 0) return false;
+  const passageTerms = new Set(analyzeTerms(passageText));
+  let shared = 0;
+  for (const term of queryTerms) if (passageTerms.has(term)) shared += 1;
+  return shared >= 2 && shared * 2 >= queryTerms.size;
 }
 
 export interface RetrievalScope {
@@ -423,7 +447,12 @@ export function createRetriever(deps: RetrieverDeps) {
 
   return {
     /** The k best passages for the query within the scope, best first. */
-    async retrieve(scope: RetrievalScope, query: string, k: number): Promise<RetrievalResult> {
+    async retrieve(
+      scope: RetrievalScope,
+      query: string,
+      k: number,
+      options: RetrieveOptions = {},
+    ): Promise<RetrievalResult> {
       const records = await deps.records.list(scope.userId, {
         status: "ready",
         ...(scope.sessionId ? { sessionId: scope.sessionId } : {}),
@@ -525,10 +554,19 @@ export function createRetriever(deps: RetrieverDeps) {
       }
 
       const passages: RetrievedPassage[] = [];
+      const queryTerms = options.relevantOnly ? new Set(analyzeTerms(query)) : undefined;
       for (const hit of best) {
         const entry = sources[hit.shard];
         const chunk = entry?.chunk(hit.index);
         if (!entry || !chunk) continue;
+        if (
+          options.relevantOnly &&
+          queryTerms &&
+          (hit.cosine ?? 0) < options.relevantOnly.minCosine &&
+          !coversQueryTerms(queryTerms, `${chunk.heading_path.join(" ")} ${chunk.text}`)
+        ) {
+          continue;
+        }
         passages.push({
           source_id: entry.record.source_id,
           chunk_id: chunk.chunk_id,

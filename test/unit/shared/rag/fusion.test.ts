@@ -8,7 +8,7 @@ import { createDocumentRecords, type DocumentRecords, indexPrefix } from "#share
 import type { Embedder } from "#shared/embeddings/embeddings.ts";
 import { type StoredChunk, shardFiles } from "#shared/ingestion/ingest.ts";
 import { createLogger } from "#shared/observability/logger.ts";
-import { createRetriever } from "#shared/rag/retrieve.ts";
+import { coversQueryTerms, createRetriever } from "#shared/rag/retrieve.ts";
 import { openEmbeddedStore } from "#shared/store/embedded.ts";
 import type { DocumentStore } from "#shared/store/store.ts";
 import { buildShard } from "#shared/vector-index/shard.ts";
@@ -55,7 +55,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function publish(userId: string, sourceId: string, texts: string[]): Promise<void> {
+async function publish(userId: string, sourceId: string, texts: string[], embedder = nearTies): Promise<void> {
   const record = await records.create(userId, { filename: `${sourceId}.md`, source_id: sourceId, origin: "upload" });
   const indexKey = `${indexPrefix(userId, sourceId)}${record._id}/v1/`;
   const stored: StoredChunk[] = texts.map((text, i) => ({
@@ -68,12 +68,12 @@ async function publish(userId: string, sourceId: string, texts: string[]): Promi
   }));
   const files = shardFiles(indexKey);
   await blobs.put(files.chunks, new TextEncoder().encode(JSON.stringify(stored)));
-  await blobs.put(files.shard, buildShard(await nearTies.embed(texts), nearTies.dimensions));
+  await blobs.put(files.shard, buildShard(await embedder.embed(texts), embedder.dimensions));
   await records.update(userId, record._id, {
     status: "ready",
     chunk_count: texts.length,
-    embedding_model: nearTies.model,
-    embedding_dims: nearTies.dimensions,
+    embedding_model: embedder.model,
+    embedding_dims: embedder.dimensions,
     index_key: indexKey,
     index_version: 1,
   });
@@ -93,5 +93,49 @@ describe("hybrid fusion", () => {
     // `score` stays the plain cosine, whatever the fusion did.
     const last = nearTieVector(CHUNKS[5] ?? "");
     expect(passages[0]?.score).toBeCloseTo(last[0] ?? 0, 4);
+  });
+});
+
+// Every chunk on one axis and every query on another: cosine 0 for all, as the local hash
+// embedder gives for a paraphrase, so only shared terms can show that a passage is related.
+const blind: Embedder = {
+  model: "blind-test",
+  dimensions: 2,
+  embed: async (texts) => texts.map((text) => Float32Array.from(CHUNKS.includes(text) ? [1, 0] : [0, 1])),
+};
+
+describe("relevance filter (relevantOnly)", () => {
+  it("keeps low-cosine passages that hold the question's key terms and drops the rest", async () => {
+    // Prepare
+    await publish("student-1", "leaf-notes", CHUNKS, blind);
+    const retriever = createRetriever({ records, blobs, embedder: blind, logger });
+    const question = "Which leaf enzyme is rubisco?";
+
+    // Act
+    const unfiltered = await retriever.retrieve({ userId: "student-1" }, question, 6);
+    const related = await retriever.retrieve({ userId: "student-1" }, question, 6, {
+      relevantOnly: { minCosine: 0.15 },
+    });
+    const greeting = await retriever.retrieve({ userId: "student-1" }, "tell me a joke about the leaf", 6, {
+      relevantOnly: { minCosine: 0.15 },
+    });
+
+    // Assess
+    expect(unfiltered.passages).toHaveLength(6);
+    // Two or more of {leaf, enzyme, rubisco}: chunks 0, 1 and 5; chunks with one of them are chance.
+    expect(related.passages.map((passage) => passage.chunk_id).sort()).toEqual([
+      "leaf-notes:0",
+      "leaf-notes:1",
+      "leaf-notes:5",
+    ]);
+    expect(greeting.passages).toEqual([]);
+  });
+
+  it("needs two shared terms and half of the query's terms", () => {
+    const terms = new Set(["leaf", "enzym", "rubisco", "calvin"]);
+    expect(coversQueryTerms(terms, "Rubisco is an enzyme of the Calvin cycle")).toBe(true);
+    expect(coversQueryTerms(terms, "Rubisco is abundant")).toBe(false);
+    expect(coversQueryTerms(new Set(["jok", "tell"]), "They tell the story")).toBe(false);
+    expect(coversQueryTerms(new Set(), "anything")).toBe(false);
   });
 });
