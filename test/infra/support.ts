@@ -51,6 +51,14 @@ export function placeholderLayerDir(): string {
 export function stubProjectRoot(features: readonly FeatureRoutes[], options: { worker: boolean }): string {
   const root = mkdtempSync(join(tmpdir(), "collabry-project-"));
   writeFileSync(join(root, "package-lock.json"), '{"lockfileVersion":3}\n');
+  // The worker's nodeModules take their versions from the project's package.json.
+  const { dependencies } = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+    dependencies: Record<string, string>;
+  };
+  writeFileSync(
+    join(root, "package.json"),
+    `${JSON.stringify({ name: "collabry-stub", private: true, dependencies })}\n`,
+  );
   const write = (path: string) => {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), "export const handler = () => undefined;\n");

@@ -66,6 +66,32 @@ describe("full app synth (bin/app.ts, local esbuild, no Docker)", () => {
       expect(existsSync(join(outdir, asset, "index.mjs.map")), asset).toBe(true);
     }
   });
+
+  it("installs OCR's files beside the ingestion worker's bundle, canvas built for x86_64 Linux", () => {
+    // Prepare
+    const template = JSON.parse(readFileSync(join(outdir, "Collabry-dev-Api.template.json"), "utf8")) as LambdaTemplate;
+    const worker = Object.values(template.Resources).find(
+      (resource) =>
+        resource.Type === "AWS::Lambda::Function" &&
+        String((resource.Properties as { Description?: string } | undefined)?.Description).startsWith(
+          "Collabry ingest ",
+        ),
+    );
+    const asset = join(outdir, `asset.${String(worker?.Properties?.Code?.S3Key).replace(/\.zip$/, "")}`);
+    const modules = join(asset, "node_modules");
+
+    // Act
+    const code = readFileSync(join(asset, "index.mjs"), "utf8");
+
+    // Assess: tesseract.js is imported from node_modules, with the files its worker reads.
+    expect(code).toMatch(/from\s*"tesseract\.js"/);
+    expect(existsSync(join(modules, "tesseract.js/src/worker-script/node/index.js"))).toBe(true);
+    expect(readdirSync(join(modules, "tesseract.js-core")).some((file) => file.endsWith(".wasm"))).toBe(true);
+    expect(existsSync(join(modules, "@tesseract.js-data/eng/4.0.0_best_int/eng.traineddata.gz"))).toBe(true);
+    expect(readdirSync(join(modules, "@napi-rs/canvas-linux-x64-gnu")).some((file) => file.endsWith(".node"))).toBe(
+      true,
+    );
+  });
 });
 
 describe("house function bundling", () => {
