@@ -8,7 +8,11 @@ import { writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { PerformanceObserver } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { CoalescingSink, SseWriter } from "#shared/http/sse.ts";
+import { createOfflineFallbackChatModel } from "#shared/llm/offline-fallback.ts";
 import { createOpenAICompatibleChatModel } from "#shared/llm/openai-compatible.ts";
+import { withResilience } from "#shared/llm/resilient.ts";
+import { runWithMeter, UsageMeter, withUsageMetering } from "#shared/usage/meter.ts";
 import { startStub } from "../../scripts/load/children.ts";
 import { STUB_MODEL } from "../../scripts/load/stub-protocol.ts";
 import { type Figure, figure } from "../figures.ts";
@@ -82,6 +86,40 @@ function engineClientStream(baseUrl: string): StreamOnce {
   };
 }
 
+/**
+ * The client as the chat route drives it: behind the circuit breaker and the usage meter, each token
+ * framed by the SSE writer into a sink that takes the bytes and drops them (the HTTP response is
+ * not part of this measure).
+ */
+function engineChainStream(baseUrl: string): StreamOnce {
+  const model = withUsageMetering(
+    withResilience(
+      createOpenAICompatibleChatModel({
+        baseUrl: `${baseUrl}/v1`,
+        model: STUB_MODEL,
+        timeoutMs: 30_000,
+        maxRetries: 0,
+      }),
+      createOfflineFallbackChatModel(),
+      { failureThreshold: 5, openMs: 30_000 },
+    ),
+  );
+  return (key) =>
+    runWithMeter(new UsageMeter(), async () => {
+      let tokens = 0;
+      const sink = new CoalescingSink({ write: async () => undefined, aborted: false, onAbort: () => undefined });
+      const writer = new SseWriter(sink, "session");
+      for await (const chunk of model.stream({ messages: [{ role: "user", content: `Explain [load:${key}]` }] })) {
+        if (chunk.text === "") continue;
+        tokens += 1;
+        await writer.token(chunk.text);
+      }
+      await writer.done();
+      await sink.flush();
+      return tokens;
+    });
+}
+
 interface Run {
   tokens: number;
   cpuUs: number;
@@ -134,18 +172,22 @@ async function main(): Promise<void> {
     const baseUrl = stub.ready.baseUrl;
     const bare = bareFetchStream(baseUrl);
     const client = engineClientStream(baseUrl);
+    const chain = engineChainStream(baseUrl);
     // Warm-up: JIT, connections.
     await run(bare, "warm-bare", concurrency, concurrency);
     await run(client, "warm-client", concurrency, concurrency);
-    const results: Record<"bare" | "client", Run[]> = { bare: [], client: [] };
+    await run(chain, "warm-chain", concurrency, concurrency);
+    const results: Record<"bare" | "client" | "chain", Run[]> = { bare: [], client: [], chain: [] };
     for (let round_ = 0; round_ < 3; round_ += 1) {
       results.bare.push(await run(bare, `bare-${round_}`, streams, concurrency));
       results.client.push(await run(client, `client-${round_}`, streams, concurrency));
+      results.chain.push(await run(chain, `chain-${round_}`, streams, concurrency));
     }
     const best = (runs: Run[]) => runs.reduce((a, b) => (b.cpuUs / b.tokens < a.cpuUs / a.tokens ? b : a));
     const perToken = (r: Run) => round(r.cpuUs / r.tokens, 2);
     const bareBest = best(results.bare);
     const clientBest = best(results.client);
+    const chainBest = best(results.chain);
     const load = round(loadavg()[0] ?? 0, 2);
     const figures: Figure[] = [
       figure({
@@ -153,6 +195,15 @@ async function main(): Promise<void> {
         label: `chat model client CPU per streamed token, ${concurrency} concurrent streams`,
         unit: "µs",
         value: perToken(clientBest),
+        better: "lower",
+        baseline: { label: "bare fetch + SSE parse of the same stub", value: perToken(bareBest) },
+        note: `best of 3 × ${streams} streams × ${tokens} tokens, load average ${load}`,
+      }),
+      figure({
+        id: "chat.client.chain_cpu_us_per_token",
+        label: `chat path CPU per token without HTTP (client, breaker, meter, SSE framing), ${concurrency} streams`,
+        unit: "µs",
+        value: perToken(chainBest),
         better: "lower",
         baseline: { label: "bare fetch + SSE parse of the same stub", value: perToken(bareBest) },
         note: `best of 3 × ${streams} streams × ${tokens} tokens, load average ${load}`,
