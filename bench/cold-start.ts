@@ -14,6 +14,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
+import { OCR_NODE_MODULES } from "#infra/lib/constructs/ingest-worker.ts";
 import { signDevToken } from "#infra/local/dev-secret.ts";
 import { ALL_FEATURES_ENTRY_SOURCE, EMPTY_HANDLER_SOURCE } from "./cold-start/baselines.ts";
 import { cdkEsbuildOptions, EMBEDDED_STORE_EXTERNALS } from "./cold-start/bundle-options.ts";
@@ -92,6 +93,14 @@ const benchAdapters: Plugin = {
   },
 };
 
+/** The packages the CDK installs beside a bundle (left external by esbuild): the worker's OCR. */
+function installedBeside(bundle: string): readonly string[] {
+  return bundle === "ingest-worker" ? OCR_NODE_MODULES : [];
+}
+
+/** This machine's canvas binary package (the Lambda's is unpacked by the worker's bundling). */
+const CANVAS_BINARY = `@napi-rs/canvas-${process.platform}-${process.arch}${process.platform === "linux" ? "-gnu" : ""}`;
+
 /** An entry file, or source text bundled as if it were a file at the project root. */
 type Entry = string | { source: string; name: string };
 
@@ -151,13 +160,19 @@ async function bundleEntry(
 
 /**
  * What the Lambda runtime resolves beside the bundle: the AWS SDK v3 (shipped with nodejs22.x) and,
- * when the function has the faiss layer, faiss-node. Nothing else: @napi-rs/canvas is not deployed.
+ * when the function has the faiss layer, faiss-node, and the packages installed beside its bundle
+ * (the ingestion worker's OCR).
  */
-async function linkRuntimeModules(dir: string, withLayer: boolean): Promise<void> {
+async function linkRuntimeModules(dir: string, withLayer: boolean, installed: readonly string[] = []): Promise<void> {
   const modules = join(dir, "node_modules");
   await rm(modules, { recursive: true, force: true });
   await mkdir(modules, { recursive: true });
   await symlink(join(PROJECT_ROOT, "node_modules", "@aws-sdk"), join(modules, "@aws-sdk"));
+  // What NodejsFunction installs beside a bundle (the worker's OCR packages, canvas binary included).
+  for (const name of [...installed, ...(installed.includes("@napi-rs/canvas") ? [CANVAS_BINARY] : [])]) {
+    await mkdir(dirname(join(modules, name)), { recursive: true });
+    await symlink(join(PROJECT_ROOT, "node_modules", name), join(modules, name));
+  }
   if (withLayer) await symlink(join(PROJECT_ROOT, "node_modules", "faiss-node"), join(modules, "faiss-node"));
   // esbuild hoists every external import to a static one, so the runnable bundles need these even
   // when the embedded store is not used.
@@ -309,10 +324,16 @@ async function main(): Promise<void> {
     const exact = new Map<string, BundleInfo>();
     const runnable = new Map<string, BundleInfo>();
     for (const [name, entry] of entries) {
-      exact.set(name, await bundleEntry(name, entry, join(work, "bundles-cdk")));
+      exact.set(name, await bundleEntry(name, entry, join(work, "bundles-cdk"), installedBeside(name)));
       runnable.set(
         name,
-        await bundleEntry(name, entry, join(work, "bundles"), EMBEDDED_STORE_EXTERNALS, [benchAdapters]),
+        await bundleEntry(
+          name,
+          entry,
+          join(work, "bundles"),
+          [...EMBEDDED_STORE_EXTERNALS, ...installedBeside(name)],
+          [benchAdapters],
+        ),
       );
     }
     const bundles = exact;
@@ -390,7 +411,7 @@ async function main(): Promise<void> {
         reports.push(report(unit, bundle, undefined, runnableBundle.error));
         continue;
       }
-      await linkRuntimeModules(runnableBundle.dir, unit.layer);
+      await linkRuntimeModules(runnableBundle.dir, unit.layer, installedBeside(unit.bundle));
       const slug = unit.name.replace(/[^a-z0-9-]/g, "-");
       const spec: ProbeSpec = {
         bundle: runnableBundle.file,
@@ -445,7 +466,7 @@ async function main(): Promise<void> {
       const info = exact.get(name);
       if (!info || info.error) continue;
       const layer = plan.some((unit) => unit.bundle === name && unit.layer);
-      await linkRuntimeModules(info.dir, layer);
+      await linkRuntimeModules(info.dir, layer, installedBeside(name));
       const unit: Unit = { ...baselineUnit(`${name}@deployed-import`, name, "aws", ""), invocations: () => [] };
       const slug = `${name}-deployed-import`;
       const imports: Array<Awaited<ReturnType<typeof runProbe>>> = [];
