@@ -1,6 +1,6 @@
 // The real entry point, the way `cdk synth` runs it: infra/bin/app.ts in a child process with the
 // CLI's environment (CDK_OUTDIR, CDK_CONTEXT_JSON), bundling every function with the local esbuild.
-// Docker is made unusable, so any Docker fallback fails the test.
+// Docker and the npm registry are made unusable, so any Docker fallback or download fails the test.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +22,9 @@ function functionAssetDirs(template: LambdaTemplate): string[] {
 }
 
 const NO_DOCKER = { CDK_DOCKER: "/nonexistent/docker", PATH: process.env.PATH ?? "" };
+// The worker's node_modules are installed from npm's cache, filled by the project's own install:
+// in offline mode npm fails rather than reach the registry.
+const NO_NETWORK = { npm_config_offline: "true" };
 
 describe("full app synth (bin/app.ts, local esbuild, no Docker)", () => {
   let outdir: string;
@@ -35,7 +38,13 @@ describe("full app synth (bin/app.ts, local esbuild, no Docker)", () => {
     // Act
     run = spawnSync(process.execPath, ["--import", "tsx", "infra/bin/app.ts"], {
       cwd: repoRoot,
-      env: { ...process.env, ...NO_DOCKER, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
+      env: {
+        ...process.env,
+        ...NO_DOCKER,
+        ...NO_NETWORK,
+        CDK_OUTDIR: outdir,
+        CDK_CONTEXT_JSON: JSON.stringify(context),
+      },
       encoding: "utf8",
       timeout: 110_000,
     });

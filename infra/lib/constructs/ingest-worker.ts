@@ -21,7 +21,8 @@ export const OCR_NODE_MODULES = ["tesseract.js", "tesseract.js-core", "@tesserac
  * The canvas binary for the function's architecture. @napi-rs/canvas takes it from a per-platform
  * optional package, which npm picks for the machine that installs (a Mac, an x86_64 build host for
  * an arm64 function): so after the install the Lambda's own package is unpacked beside it, at the
- * version @napi-rs/canvas pins, whatever the build host. `npm pack` only downloads the tarball.
+ * version @napi-rs/canvas pins, whatever the build host. `npm pack` only downloads the tarball, and
+ * only when the install did not already bring that package (a build host of the same platform).
  */
 export function canvasBinaryPackage(architecture: lambda.Architecture): { name: string; version: string } {
   const cpu = architecture.name === lambda.Architecture.ARM_64.name ? "arm64" : "x64";
@@ -44,10 +45,11 @@ export function ocrBundling(architecture: lambda.Architecture): Pick<BundlingOpt
       beforeBundling: () => [],
       beforeInstall: () => [],
       afterBundling: (_inputDir, outputDir) => [
-        `mkdir -p "${outputDir}/node_modules/${name}"`,
-        `npm pack --silent --pack-destination "${outputDir}" ${name}@${version}`,
-        `tar -xzf "${outputDir}/${tarball}" -C "${outputDir}/node_modules/${name}" --strip-components=1`,
-        `rm -f "${outputDir}/${tarball}"`,
+        `if [ ! -f "${outputDir}/node_modules/${name}/package.json" ]; then ` +
+          `mkdir -p "${outputDir}/node_modules/${name}" && ` +
+          `npm pack --silent --pack-destination "${outputDir}" ${name}@${version} && ` +
+          `tar -xzf "${outputDir}/${tarball}" -C "${outputDir}/node_modules/${name}" --strip-components=1 && ` +
+          `rm -f "${outputDir}/${tarball}"; fi`,
       ],
     },
   };
