@@ -25,8 +25,7 @@
 //   the same process; BEGIN IMMEDIATE makes it atomic across processes too. Another caller may see
 //   a committed write before its fsync completes (as MongoDB's default read concern does).
 
-import { mkdirSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, fsync as fsyncDescriptor, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { update as applyMingoUpdate, Query } from "mingo";
@@ -80,18 +79,11 @@ const TTL_SWEEP_INTERVAL_MS = 60_000;
 
 export interface EmbeddedStoreOptions {
   dir: string;
-  /** Flushes a file to disk; default fsync. Tests inject a slow or failing flush. */
-  syncFile?: (path: string) => Promise<void>;
+  /** Flushes an open file to disk; default `fs.fsync`. Tests inject a slow or failing flush. */
+  fsync?: Fsync;
 }
 
-async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+type Fsync = (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => void;
 
 /** Opens (creating if needed) the embedded document store persisted under `dir`. */
 export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<DocumentStore> {
@@ -132,7 +124,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
   const states = new Map<string, CollectionState>();
   let seenVersion = Number(sql.dataVersion.get());
   let isOpen = true;
-  const flushToDisk = groupFsync(file, options.syncFile ?? fsyncFile);
+  const disk = groupFsync(file, options.fsync ?? fsyncDescriptor);
+  const flushToDisk = disk.flush;
 
   function refreshIfChangedElsewhere(): void {
     const version = Number(sql.dataVersion.get());
@@ -397,54 +390,93 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
       // Closing the last connection checkpoints the WAL into the database file and fsyncs it.
       db.close();
       // Writers still waiting for a flush get it (or its error) before close resolves.
-      await flushToDisk().catch(() => undefined);
+      await disk.close();
     },
   };
 }
 
 /**
  * Group commit: `flush()` resolves once every commit made before the call is on disk. One fsync of
- * the WAL runs at a time; callers arriving meanwhile share the next one, started after the current
- * one ends, so a flush never covers a commit made after it began.
+ * the WAL runs at a time; callers arriving meanwhile share the next one, started as soon as the
+ * current one ends, so a flush never covers a commit made after it began.
+ *
+ * A cycle is one `fsync` on the libuv thread pool and nothing else: under load the event loop is
+ * busy, and every extra step (opening and closing the file, a promise chain, a setImmediate hop)
+ * waits for a turn of it, which is what a student waits for before the first token. So the WAL's
+ * descriptor stays open for the store's lifetime (SQLite keeps the WAL file while our connection
+ * is open, so the inode does not change), the callback settles the batch directly, and it starts
+ * the next cycle itself.
  */
-function groupFsync(databaseFile: string, syncFile: (path: string) => Promise<void>): () => Promise<void> {
+function groupFsync(databaseFile: string, fsync: Fsync): { flush: () => Promise<void>; close: () => Promise<void> } {
   const wal = `${databaseFile}-wal`;
+  let walFd: number | undefined;
   let waiting: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
   let running = false;
-  const syncOnce = async () => {
+  let scheduled = false;
+
+  /** The descriptor to flush, and whether it is a one-off to close afterwards. */
+  const target = (): { fd: number; once: boolean } => {
+    if (walFd !== undefined) return { fd: walFd, once: false };
     try {
-      await syncFile(wal);
+      walFd = openSync(wal, "r");
+      return { fd: walFd, once: false };
     } catch (error) {
       // No WAL (checkpointed and removed at close): the commits are in the database file.
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      await syncFile(databaseFile);
+      return { fd: openSync(databaseFile, "r"), once: true };
     }
   };
-  const start = () => {
+
+  const cycle = (): void => {
+    scheduled = false;
     if (running || waiting.length === 0) return;
-    running = true;
     const batch = waiting;
     waiting = [];
-    syncOnce()
-      .then(
-        () => {
-          for (const waiter of batch) waiter.resolve();
-        },
-        (error: unknown) => {
-          for (const waiter of batch) waiter.reject(error);
-        },
-      )
-      .finally(() => {
-        running = false;
-        start();
-      });
+    let file: { fd: number; once: boolean };
+    try {
+      file = target();
+    } catch (error) {
+      for (const waiter of batch) waiter.reject(error);
+      return;
+    }
+    running = true;
+    fsync(file.fd, (error) => {
+      if (file.once) {
+        try {
+          closeSync(file.fd);
+        } catch {
+          // A read-only descriptor holds nothing unwritten; a failed close loses nothing.
+        }
+      }
+      running = false;
+      // Writes that arrived during this fsync committed after it began: they need the next one.
+      cycle();
+      // A failed fsync fails only the writes it covered; later writes get their own attempt.
+      for (const waiter of batch) {
+        if (error) waiter.reject(error);
+        else waiter.resolve();
+      }
+    });
   };
-  return () =>
+
+  const flush = (): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       waiting.push({ resolve, reject });
-      // Commits made in the same turn of the event loop share this flush.
-      if (waiting.length === 1 && !running) setImmediate(start);
+      // Commits made in the same synchronous run (a Promise.all of writes) share this flush.
+      if (!running && !scheduled) {
+        scheduled = true;
+        queueMicrotask(cycle);
+      }
     });
+
+  return {
+    flush,
+    async close() {
+      await flush().catch(() => undefined);
+      if (walFd !== undefined) closeSync(walFd);
+      walFd = undefined;
+    },
+  };
 }
 
 function parseDoc(text: string): Doc {

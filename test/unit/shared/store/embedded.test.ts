@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { fstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -230,10 +230,10 @@ for (let i = 0; ; i++) {
 
   it("acknowledges a write only after the WAL is flushed, one flush for writes of the same moment", async () => {
     // Prepare
-    const flushes: Array<{ path: string; release: () => void }> = [];
+    const flushes: Array<{ release: () => void }> = [];
     const store = await openEmbeddedStore({
       dir: freshDir(),
-      syncFile: (path) => new Promise<void>((release) => flushes.push({ path, release })),
+      fsync: (_fd, done) => flushes.push({ release: () => done(null) }),
     });
     const messages = store.collection("chat_messages");
     const settled: string[] = [];
@@ -244,12 +244,14 @@ for (let i = 0; ; i++) {
     await new Promise((resolve) => setImmediate(resolve));
     const beforeFlush = [...settled];
     const visibleBeforeFlush = await messages.countDocuments({ session_id: "s1" });
+    const flushesStarted = flushes.length;
     for (const flush of flushes.splice(0)) flush.release();
     await Promise.all([first, second]);
 
     // Assess
     expect(beforeFlush).toEqual([]);
     expect(visibleBeforeFlush).toBe(2);
+    expect(flushesStarted).toBe(1);
     expect(settled.sort()).toEqual(["a", "b"]);
     const close = store.close();
     await new Promise((resolve) => setImmediate(resolve));
@@ -262,7 +264,7 @@ for (let i = 0; ; i++) {
     const flushes: Array<() => void> = [];
     const store = await openEmbeddedStore({
       dir: freshDir(),
-      syncFile: () => new Promise<void>((release) => flushes.push(release)),
+      fsync: (_fd, done) => flushes.push(() => done(null)),
     });
     const messages = store.collection("chat_messages");
     const settled: string[] = [];
@@ -287,19 +289,59 @@ for (let i = 0; ; i++) {
     await close;
   });
 
-  it("fails a write whose flush failed, and acknowledges relaxed collections at commit", async () => {
+  it("fails a write whose flush failed, retries for later writes, and acknowledges relaxed collections at commit", async () => {
     // Prepare
     const failure = Object.assign(new Error("disk gone"), { code: "EIO" });
-    const store = await openEmbeddedStore({ dir: freshDir(), syncFile: () => Promise.reject(failure) });
+    let failNext = true;
+    const store = await openEmbeddedStore({
+      dir: freshDir(),
+      fsync: (_fd, done) => {
+        const error = failNext ? failure : null;
+        failNext = false;
+        setImmediate(() => done(error));
+      },
+    });
+    const messages = store.collection("chat_messages");
 
     // Act
-    const durable = store.collection("chat_messages").insertOne({ _id: "a", session_id: "s1" });
+    const durable = messages.insertOne({ _id: "a", session_id: "s1" });
     const relaxed = store.collection("rate_limits", { durability: "relaxed" }).insertOne({ _id: "w1", count: 1 });
+    const durableOutcome = await durable.then(
+      () => "resolved",
+      (error: Error) => error.message,
+    );
+    const later = messages.insertOne({ _id: "b", session_id: "s1" });
 
     // Assess
-    await expect(durable).rejects.toThrow("disk gone");
+    expect(durableOutcome).toBe("disk gone");
     await expect(relaxed).resolves.toBeUndefined();
+    await expect(later).resolves.toBeUndefined();
     await store.close();
+  });
+
+  it("flushes the WAL through one descriptor kept open for the store's lifetime", async () => {
+    // Prepare
+    const dir = freshDir();
+    const descriptors: number[] = [];
+    const store = await openEmbeddedStore({
+      dir,
+      fsync: (fd, done) => {
+        descriptors.push(fd);
+        setImmediate(() => done(null));
+      },
+    });
+    const messages = store.collection("chat_messages");
+
+    // Act
+    for (let i = 0; i < 5; i++) await messages.insertOne({ _id: `m${i}`, session_id: "s1" });
+    const walInode = statSync(join(dir, "store.sqlite-wal")).ino;
+    const flushedInode = fstatSync(descriptors[0] ?? -1).ino;
+    await store.close();
+
+    // Assess
+    expect(descriptors.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(descriptors).size).toBe(1);
+    expect(flushedInode).toBe(walInode);
   });
 
   it("applies scalar $set and $inc as MongoDB does: nested paths created, equal values no modification", async () => {
