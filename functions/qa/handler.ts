@@ -1,30 +1,24 @@
 // Lambda entry of the qa feature: questions answered from the user's documents with citations, or from an attached file (parsers bundled for those routes).
-// Only these parts are composed (and bundled); see shared/engine/lambda.ts.
+// Only these parts are composed (and bundled); see functions/model-feature.ts and shared/engine/lambda.ts.
 import { type Config, loadConfig } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
 import { openCloudBlobs } from "#shared/engine/cloud-blobs.ts";
 import { openCloudStore } from "#shared/engine/cloud-store.ts";
-import { lambdaCore, lambdaModel, lambdaRetrieval } from "#shared/engine/lambda.ts";
 import { extractionLimitsFor } from "#shared/engine/parts.ts";
 import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
-import { createFeatureApp } from "../feature-app.ts";
+import { composeModelFeature } from "../model-feature.ts";
 import { registerQa } from "./api.ts";
 
-export async function composeQa(
-  config: Config,
-  adapters: Pick<PlatformAdapters, "openStore" | "openBlobs">,
-): Promise<App> {
-  const core = await lambdaCore(config, adapters.openStore);
-  const [{ model }, retrieval] = await Promise.all([lambdaModel(core), lambdaRetrieval(core, adapters.openBlobs)]);
-  const app = createFeatureApp(core);
-  registerQa(app, {
-    verifyToken: core.verifyToken,
-    model,
-    ...retrieval,
-    extractionLimits: extractionLimitsFor(config),
-  });
-  return app;
+export function composeQa(config: Config, adapters: Pick<PlatformAdapters, "openStore" | "openBlobs">): Promise<App> {
+  return composeModelFeature(config, adapters, (app, { core, model, retrieval }) =>
+    registerQa(app, {
+      verifyToken: core.verifyToken,
+      model,
+      ...retrieval,
+      extractionLimits: extractionLimitsFor(config),
+    }),
+  );
 }
 
 const entries = lambdaEntries(() => composeQa(loadConfig(), { openStore: openCloudStore, openBlobs: openCloudBlobs }));

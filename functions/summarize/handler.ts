@@ -1,24 +1,21 @@
 // Lambda entry of the summarize feature: summaries of inline text or of the user's documents (retrieval over their shards).
-// Only these parts are composed (and bundled); see shared/engine/lambda.ts.
+// Only these parts are composed (and bundled); see functions/model-feature.ts and shared/engine/lambda.ts.
 import { type Config, loadConfig } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
 import { openCloudBlobs } from "#shared/engine/cloud-blobs.ts";
 import { openCloudStore } from "#shared/engine/cloud-store.ts";
-import { lambdaCore, lambdaModel, lambdaRetrieval } from "#shared/engine/lambda.ts";
 import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
-import { createFeatureApp } from "../feature-app.ts";
+import { composeModelFeature } from "../model-feature.ts";
 import { registerSummarize } from "./api.ts";
 
-export async function composeSummarize(
+export function composeSummarize(
   config: Config,
   adapters: Pick<PlatformAdapters, "openStore" | "openBlobs">,
 ): Promise<App> {
-  const core = await lambdaCore(config, adapters.openStore);
-  const [{ model }, retrieval] = await Promise.all([lambdaModel(core), lambdaRetrieval(core, adapters.openBlobs)]);
-  const app = createFeatureApp(core);
-  registerSummarize(app, { verifyToken: core.verifyToken, model, ...retrieval });
-  return app;
+  return composeModelFeature(config, adapters, (app, { core, model, retrieval }) =>
+    registerSummarize(app, { verifyToken: core.verifyToken, model, ...retrieval }),
+  );
 }
 
 const entries = lambdaEntries(() =>
