@@ -1,19 +1,14 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BlobStore } from "#shared/blobs/blobs.ts";
-import { createFilesystemBlobStore } from "#shared/blobs/filesystem.ts";
-import { createDocumentRecords, type DocumentRecords } from "#shared/documents/records.ts";
+import type { DocumentRecords } from "#shared/documents/records.ts";
 import { type Embedder, EmbeddingError } from "#shared/embeddings/embeddings.ts";
 import { createLocalEmbedder } from "#shared/embeddings/local.ts";
 import { type ExtractionLimits, extractDocument } from "#shared/extraction/extract.ts";
 import { type IngestionDeps, ingestDocument, type StoredChunk, shardFiles } from "#shared/ingestion/ingest.ts";
 import { createLogger } from "#shared/observability/logger.ts";
-import { openEmbeddedStore } from "#shared/store/embedded.ts";
-import type { DocumentStore } from "#shared/store/store.ts";
 import { loadShard } from "#shared/vector-index/shard.ts";
 import { makeTextPdf } from "#test/fixtures/documents/make-documents.ts";
+import { type DocumentsTestEnv, openDocumentsTestEnv } from "#test/support/published-sources.ts";
 
 const USER = "student-1";
 const limits: ExtractionLimits = {
@@ -34,21 +29,17 @@ function pageTexts(count: number): string[] {
   );
 }
 
-let dir: string;
-let store: DocumentStore;
+let env: DocumentsTestEnv;
 let records: DocumentRecords;
 let blobs: BlobStore;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "collabry-ingest-"));
-  store = await openEmbeddedStore({ dir: join(dir, "store") });
-  records = createDocumentRecords(store);
-  blobs = createFilesystemBlobStore({ root: join(dir, "blobs"), signingSecret: "test-signing-secret" });
+  env = await openDocumentsTestEnv("ingest");
+  ({ records, blobs } = env);
 });
 
 afterEach(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
+  await env.close();
 });
 
 function deps(overrides: Partial<IngestionDeps> = {}): IngestionDeps {

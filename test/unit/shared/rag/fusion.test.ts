@@ -1,17 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BlobStore } from "#shared/blobs/blobs.ts";
-import { createFilesystemBlobStore } from "#shared/blobs/filesystem.ts";
-import { createDocumentRecords, type DocumentRecords, indexPrefix } from "#shared/documents/records.ts";
+import type { DocumentRecords } from "#shared/documents/records.ts";
 import type { Embedder } from "#shared/embeddings/embeddings.ts";
-import { type StoredChunk, shardFiles } from "#shared/ingestion/ingest.ts";
 import { createLogger } from "#shared/observability/logger.ts";
 import { coversQueryTerms, createRetriever } from "#shared/rag/retrieve.ts";
-import { openEmbeddedStore } from "#shared/store/embedded.ts";
-import type { DocumentStore } from "#shared/store/store.ts";
-import { buildShard } from "#shared/vector-index/shard.ts";
+import { type DocumentsTestEnv, openDocumentsTestEnv, publishSource } from "#test/support/published-sources.ts";
 
 // The chunk naming the rare term comes last, so the tied vector list ranks it lowest.
 const CHUNKS = [
@@ -38,45 +31,21 @@ const nearTies: Embedder = {
 };
 const logger = createLogger({ service: "test", level: "SILENT" });
 
-let dir: string;
-let store: DocumentStore;
+let env: DocumentsTestEnv;
 let records: DocumentRecords;
 let blobs: BlobStore;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "collabry-fusion-"));
-  store = await openEmbeddedStore({ dir: join(dir, "store") });
-  records = createDocumentRecords(store);
-  blobs = createFilesystemBlobStore({ root: join(dir, "blobs"), signingSecret: "test-signing-secret" });
+  env = await openDocumentsTestEnv("fusion");
+  ({ records, blobs } = env);
 });
 
 afterEach(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
+  await env.close();
 });
 
-async function publish(userId: string, sourceId: string, texts: string[], embedder = nearTies): Promise<void> {
-  const record = await records.create(userId, { filename: `${sourceId}.md`, source_id: sourceId, origin: "upload" });
-  const indexKey = `${indexPrefix(userId, sourceId)}${record._id}/v1/`;
-  const stored: StoredChunk[] = texts.map((text, i) => ({
-    chunk_id: `${sourceId}:${i}`,
-    page: 1,
-    start: 0,
-    end: text.length,
-    heading_path: [],
-    text,
-  }));
-  const files = shardFiles(indexKey);
-  await blobs.put(files.chunks, new TextEncoder().encode(JSON.stringify(stored)));
-  await blobs.put(files.shard, buildShard(await embedder.embed(texts), embedder.dimensions));
-  await records.update(userId, record._id, {
-    status: "ready",
-    chunk_count: texts.length,
-    embedding_model: embedder.model,
-    embedding_dims: embedder.dimensions,
-    index_key: indexKey,
-    index_version: 1,
-  });
+function publish(userId: string, sourceId: string, texts: string[], embedder = nearTies): Promise<string> {
+  return publishSource({ records, blobs }, embedder, userId, sourceId, texts);
 }
 
 describe("hybrid fusion", () => {

@@ -1,12 +1,7 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BlobStore } from "#shared/blobs/blobs.ts";
-import { createFilesystemBlobStore } from "#shared/blobs/filesystem.ts";
-import { createDocumentRecords, type DocumentRecords, indexPrefix } from "#shared/documents/records.ts";
+import type { DocumentRecords } from "#shared/documents/records.ts";
 import { createLocalEmbedder } from "#shared/embeddings/local.ts";
-import { type StoredChunk, shardFiles } from "#shared/ingestion/layout.ts";
 import { createLogger } from "#shared/observability/logger.ts";
 import {
   currentLibraryId,
@@ -16,16 +11,13 @@ import {
   readLibrary,
 } from "#shared/rag/library.ts";
 import { createRetriever, LIBRARY_FROM_SOURCES } from "#shared/rag/retrieve.ts";
-import { openEmbeddedStore } from "#shared/store/embedded.ts";
-import type { DocumentStore } from "#shared/store/store.ts";
-import { buildShard } from "#shared/vector-index/shard.ts";
+import { type DocumentsTestEnv, openDocumentsTestEnv, publishSource } from "#test/support/published-sources.ts";
 
 const embedder = createLocalEmbedder();
 const logger = createLogger({ service: "test", level: "SILENT" });
 const TOPICS = ["photosynthesis", "mitochondria", "glaciers", "volcanoes", "tariffs", "sonnets", "enzymes", "orbits"];
 
-let dir: string;
-let store: DocumentStore;
+let env: DocumentsTestEnv;
 let records: DocumentRecords;
 let blobs: BlobStore;
 /** Keys read from the blob store, to tell a library load from per-source loads. */
@@ -48,32 +40,8 @@ function chunkTexts(source: number): string[] {
   );
 }
 
-/** Publishes a source exactly as ingestion does (shard + chunks under a version key, then the record). */
-async function publish(userId: string, sourceId: string, texts: string[], version = 1): Promise<string> {
-  const existing = (await records.list(userId, { sourceIds: [sourceId] }))[0];
-  const record =
-    existing ?? (await records.create(userId, { filename: `${sourceId}.md`, source_id: sourceId, origin: "upload" }));
-  const indexKey = `${indexPrefix(userId, sourceId)}${record._id}/v${version}/`;
-  const stored: StoredChunk[] = texts.map((text, i) => ({
-    chunk_id: `${sourceId}:${i}`,
-    page: 1,
-    start: 0,
-    end: text.length,
-    heading_path: [],
-    text,
-  }));
-  const files = shardFiles(indexKey);
-  await blobs.put(files.chunks, new TextEncoder().encode(JSON.stringify(stored)));
-  await blobs.put(files.shard, buildShard(await embedder.embed(texts), embedder.dimensions));
-  await records.update(userId, record._id, {
-    status: "ready",
-    chunk_count: texts.length,
-    embedding_model: embedder.model,
-    embedding_dims: embedder.dimensions,
-    index_key: indexKey,
-    index_version: version,
-  });
-  return indexKey;
+function publish(userId: string, sourceId: string, texts: string[], version = 1): Promise<string> {
+  return publishSource({ records, blobs }, embedder, userId, sourceId, texts, version);
 }
 
 function retriever(blobStore: BlobStore = blobs) {
@@ -83,10 +51,8 @@ function retriever(blobStore: BlobStore = blobs) {
 const SOURCES = LIBRARY_FROM_SOURCES + 6;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "collabry-library-"));
-  store = await openEmbeddedStore({ dir: join(dir, "store") });
-  records = createDocumentRecords(store);
-  blobs = createFilesystemBlobStore({ root: join(dir, "blobs"), signingSecret: "library-test-signing-secret" });
+  env = await openDocumentsTestEnv("library");
+  ({ records, blobs } = env);
   reads = [];
   for (let source = 0; source < SOURCES; source++) {
     await publish("alice", `s${source}`, chunkTexts(source));
@@ -95,8 +61,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
+  await env.close();
 });
 
 describe("library index of a big library", () => {
