@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { createFilesystemBlobStore } from "#shared/blobs/filesystem.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
-import { createInProcessQueue } from "#shared/queue/in-process.ts";
+import { openInProcessIngestQueue } from "#shared/engine/in-process-queue.ts";
 import { openEmbeddedStore } from "#shared/store/embedded.ts";
 
 export const openCloudStore: PlatformAdapters["openStore"] = (config) => openEmbeddedStore({ dir: config.DATA_DIR });
@@ -19,16 +19,7 @@ export const openCloudBlobs: PlatformAdapters["openBlobs"] = async (config, sign
   });
 };
 
-export const openCloudQueue: PlatformAdapters["openQueue"] = async (config, store, logger) => {
-  const localQueue = createInProcessQueue({
-    store,
-    name: "ingest",
-    visibilityTimeoutMs: config.INGEST_VISIBILITY_TIMEOUT_SECONDS * 1000,
-    maxReceives: config.INGEST_MAX_RECEIVES,
-    onError: (error) => logger.error("ingestion queue error", { error: error as Error }),
-  });
-  return { queue: localQueue, localQueue };
-};
+export const openCloudQueue: PlatformAdapters["openQueue"] = openInProcessIngestQueue;
 
 export const cloudAdapters: PlatformAdapters = {
   openStore: openCloudStore,

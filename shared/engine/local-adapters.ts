@@ -43,14 +43,7 @@ export const localAdapters: PlatformAdapters = {
         }),
       };
     }
-    const { createInProcessQueue } = await import("../queue/in-process.ts");
-    const localQueue = createInProcessQueue({
-      store,
-      name: "ingest",
-      visibilityTimeoutMs: config.INGEST_VISIBILITY_TIMEOUT_SECONDS * 1000,
-      maxReceives: config.INGEST_MAX_RECEIVES,
-      onError: (error) => logger.error("ingestion queue error", { error: error as Error }),
-    });
-    return { queue: localQueue, localQueue };
+    const { openInProcessIngestQueue } = await import("./in-process-queue.ts");
+    return openInProcessIngestQueue(config, store, logger);
   },
 };
