@@ -46,7 +46,7 @@ function composeOfflineAnswer(messages: ChatTurn[]): string {
     "",
     "Here is what still works:",
     "- This session and its history are saved, so you can pick up where you left off once answers are enabled.",
-    "- Material you upload is stored and can be searched once the document features are available on this engine.",
+    "- Questions about your own notes are still answered, quoted from them with citations: add notes to this session (or use question answering over your documents) and ask about them.",
     "",
     "To enable generated answers, whoever runs this engine can set `LLM_BASE_URL` and `LLM_MODEL` (any OpenAI-compatible endpoint) or `OLLAMA_BASE_URL` (an Ollama server).",
   ].join("\n");

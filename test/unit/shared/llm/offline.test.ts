@@ -26,6 +26,9 @@ describe("createOfflineChatModel", () => {
     expect(result.text).toContain("no language model is configured");
     expect(result.text).toContain('"What is a derivative?"');
     expect(result.text).toContain("history");
+    // Documents work without a model: the reply must not say they are unavailable.
+    expect(result.text).toContain("quoted from them with citations");
+    expect(result.text).not.toMatch(/once the document features are available/);
     expect(result.text).toContain("LLM_BASE_URL");
     expect(result.text).toContain("OLLAMA_BASE_URL");
     expect(result.usage).toEqual({
