@@ -7,7 +7,7 @@
 // embedder) and once with the OpenAI-compatible adapter against a loopback LSA server
 // (embeddings-stub.ts).
 
-import type { Embedder } from "#shared/embeddings/embeddings.ts";
+import { dot, type Embedder } from "#shared/embeddings/embeddings.ts";
 import { ingestDocument, type StoredChunk, shardFiles } from "#shared/ingestion/ingest.ts";
 import { createRetriever } from "#shared/rag/retrieve.ts";
 import { type Figure, figure } from "../figures.ts";
@@ -59,12 +59,6 @@ export interface QualityReport {
 
 function sourceIdOf(filename: string): string {
   return filename.replace(/\.md$/, "");
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += (a[i] ?? 0) * (b[i] ?? 0);
-  return sum;
 }
 
 /** Recall@1/5/10, MRR@10 and nDCG@10 from per-question hit flags of the top 10 (`ideal`: relevant chunks). */

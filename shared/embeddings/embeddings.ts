@@ -29,3 +29,10 @@ export function normalizeInPlace(vector: Float32Array): Float32Array {
   for (let i = 0; i < vector.length; i++) vector[i] = (vector[i] ?? 0) * scale;
   return vector;
 }
+
+/** Inner product; for unit vectors (every embedder here returns them) it is the cosine similarity. */
+export function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] ?? 0) * (b[i] ?? 0);
+  return sum;
+}

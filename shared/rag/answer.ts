@@ -2,7 +2,7 @@
 // context or an attached file), then a grounded answer from the model — or, offline, an
 // extractive answer quoting the passages. The same passages become the citations.
 import { chunkDocument } from "../chunking/chunk.ts";
-import type { Embedder } from "../embeddings/embeddings.ts";
+import { dot, type Embedder } from "../embeddings/embeddings.ts";
 import type { ExtractedDocument } from "../extraction/extract.ts";
 import type { ChatModel, TokenUsage } from "../llm/chat-model.ts";
 import { STUDY_COPILOT_SYSTEM_PROMPT } from "../llm/prompts.ts";
@@ -35,12 +35,6 @@ export interface AnswerDeps {
   retriever: Retriever;
   embedder: Embedder;
   model: ChatModel;
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += (a[i] ?? 0) * (b[i] ?? 0);
-  return sum;
 }
 
 /** Ranks the chunks of an in-memory document against the question (nothing is stored). */

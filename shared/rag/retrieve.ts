@@ -10,7 +10,7 @@
 import type { BlobStore } from "../blobs/blobs.ts";
 import type { Citation } from "../conversations/session-store.ts";
 import type { DocumentRecord, DocumentRecords } from "../documents/records.ts";
-import type { Embedder } from "../embeddings/embeddings.ts";
+import { dot, type Embedder } from "../embeddings/embeddings.ts";
 import { analyzeTerms } from "../embeddings/local.ts";
 import { type StoredChunk, shardFiles } from "../ingestion/layout.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -111,12 +111,6 @@ const LIBRARY_RECHECK_MS = 10_000;
 const LIBRARY_RETRY_MS = 60_000;
 /** Blob reads in flight while a library is built. */
 const LIBRARY_BUILD_CONCURRENCY = 8;
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += (a[i] ?? 0) * (b[i] ?? 0);
-  return sum;
-}
 
 export interface RetrieverDeps {
   records: DocumentRecords;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { dot } from "#shared/embeddings/embeddings.ts";
 import { createLocalEmbedder, stem } from "#shared/embeddings/local.ts";
 
 const PASSAGES = [
@@ -67,12 +68,6 @@ async function recallAt(k: number, passagesText: string[], questionsText: string
       .some((entry) => entry.index === expected),
   ).length;
   return hits / questionsText.length;
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += (a[i] ?? 0) * (b[i] ?? 0);
-  return sum;
 }
 
 describe("createLocalEmbedder", () => {
