@@ -15,7 +15,7 @@ import type { DocumentRecord } from "../documents/records.ts";
 import { analyzeTerms } from "../embeddings/local.ts";
 import type { StoredChunk } from "../ingestion/layout.ts";
 import { type AnnIndex, type AnnParams, buildAnnIndex, loadAnnIndex } from "../vector-index/ann.ts";
-import { EmbeddingMismatchError, shardVectors } from "../vector-index/shard.ts";
+import { EmbeddingMismatchError, partAt, shardVectors } from "../vector-index/shard.ts";
 import {
   buildLexicalIndex,
   type LexicalIndex,
@@ -392,16 +392,7 @@ export async function readLibrary(
     vectors,
     lexical,
     chunk,
-    partOf(position) {
-      let low = 0;
-      let high = manifest.parts.length - 1;
-      while (low < high) {
-        const mid = (low + high + 1) >> 1;
-        if ((offsets[mid] ?? 0) <= position) low = mid;
-        else high = mid - 1;
-      }
-      return low;
-    },
+    partOf: (position) => partAt(offsets, position),
     // The vectors live in native memory (FAISS keeps its own copy); chunks and postings in buffers.
     bytes: manifest.total * manifest.dims * 4 + chunkBytes.byteLength + lexicalBytes.byteLength,
   };

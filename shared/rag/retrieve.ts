@@ -14,7 +14,7 @@ import { dot, type Embedder } from "../embeddings/embeddings.ts";
 import { analyzeTerms } from "../embeddings/local.ts";
 import { type StoredChunk, shardFiles } from "../ingestion/layout.ts";
 import type { Logger } from "../observability/logger.ts";
-import { loadShard, type MergedShards, mergeShards, type Shard } from "../vector-index/shard.ts";
+import { loadShard, type MergedShards, mergeShards, partAt, type Shard } from "../vector-index/shard.ts";
 import {
   buildLexicalIndex,
   type LexicalIndex,
@@ -489,13 +489,7 @@ export function createRetriever(deps: RetrieverDeps) {
         }
         const { offsets } = merged.lexical;
         lexicalHits = searchMergedLexical(merged.lexical, query, depth).map((hit) => {
-          let part = 0;
-          let high = offsets.length - 1;
-          while (part < high) {
-            const mid = (part + high + 1) >> 1;
-            if ((offsets[mid] ?? 0) <= hit.position) part = mid;
-            else high = mid - 1;
-          }
+          const part = partAt(offsets, hit.position);
           return { key: part, index: hit.position - (offsets[part] ?? 0), score: hit.score };
         });
       } else {

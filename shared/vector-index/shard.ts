@@ -194,6 +194,21 @@ export function searchShards<Key extends string>(
   return hits.slice(0, Math.max(0, Math.floor(k)));
 }
 
+/**
+ * The part whose range holds `position`, given each part's first position in ascending order
+ * (binary search: the last part starting at or before it).
+ */
+export function partAt(starts: ArrayLike<number>, position: number): number {
+  let low = 0;
+  let high = starts.length - 1;
+  while (low < high) {
+    const mid = (low + high + 1) >> 1;
+    if ((starts[mid] ?? 0) <= position) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
+
 /** Several shards as one exact index: one FAISS call instead of one per source. */
 export interface MergedShards {
   readonly count: number;
@@ -237,15 +252,8 @@ export function mergeShards(parts: Array<{ buffer: Buffer; meta: ShardMeta }>): 
       labels.forEach((label, i) => {
         const score = distances[i];
         if (label < 0 || score === undefined) return;
-        // Binary search for the part whose range holds the label.
-        let low = 0;
-        let high = offsets.length - 1;
-        while (low < high) {
-          const mid = (low + high + 1) >> 1;
-          if ((offsets[mid] ?? 0) <= label) low = mid;
-          else high = mid - 1;
-        }
-        hits.push({ part: low, index: label - (offsets[low] ?? 0), score });
+        const part = partAt(offsets, label);
+        hits.push({ part, index: label - (offsets[part] ?? 0), score });
       });
       return hits;
     },
