@@ -1,11 +1,13 @@
 // Cold-start bench (performance issue, item 2): bundles every Lambda with the CDK's esbuild
 // settings, then imports each bundle in a fresh `node` process with a Lambda-like environment and
 // invokes it: bundle size, import time, first and second invocation, peak RSS.
-// Usage: npm run bench:cold-start [-- --keep] [-- --runs N]
+// Usage: npm run bench:cold-start [-- --keep] [-- --runs N] [-- --only a,b]
 //   --keep leaves the temporary folder for inspection; --runs N (default 3) cold-starts each function
 //   N times in fresh processes and reports the run with the median init, because one cold start on a
 //   shared machine is mostly noise. The ingestion worker runs once: a second run would redeliver an
-//   already ingested document.
+//   already ingested document. --only names functions or bundles (`chat` is both chat functions,
+//   `all-features` the baseline bundle), adds the functions they need first (documents before the
+//   worker, sessions before its stream) and skips the CDK parity check.
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { isBuiltin } from "node:module";
@@ -20,7 +22,7 @@ import { ALL_FEATURES_ENTRY_SOURCE, EMPTY_HANDLER_SOURCE } from "./cold-start/ba
 import { cdkEsbuildOptions, EMBEDDED_STORE_EXTERNALS } from "./cold-start/bundle-options.ts";
 import { checkCdkParity } from "./cold-start/cdk-parity.ts";
 import { restEvent } from "./cold-start/events.ts";
-import { type BenchState, buildPlan, type ConfigMode, type Unit } from "./cold-start/plan.ts";
+import { type BenchState, buildPlan, type ConfigMode, selectUnits, type Unit } from "./cold-start/plan.ts";
 import type { ProbeResult, ProbeSpec } from "./cold-start/protocol.ts";
 import { type Figure, figure } from "./figures.ts";
 
@@ -301,6 +303,17 @@ async function main(): Promise<void> {
   const runsArgument = process.argv.indexOf("--runs");
   const runs = runsArgument === -1 ? 3 : Number(process.argv[runsArgument + 1]);
   if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs takes a positive integer");
+  const onlyArgument = process.argv.indexOf("--only");
+  const only =
+    onlyArgument === -1 ? undefined : (process.argv[onlyArgument + 1] ?? "").split(",").filter((name) => name !== "");
+  if (only?.length === 0) throw new Error("--only takes a comma-separated list of functions or bundles");
+  const withAllFeatures = !only || only.includes("all-features");
+  const plan = only
+    ? selectUnits(
+        buildPlan(),
+        only.filter((name) => name !== "all-features" && name !== "floor"),
+      )
+    : buildPlan();
   const work = await mkdtemp(join(tmpdir(), "collabry-cold-start-"));
   const dataDir = join(work, "data");
   await mkdir(join(work, "probes"), { recursive: true });
@@ -317,7 +330,6 @@ async function main(): Promise<void> {
       logLevel: "silent",
     });
 
-    const plan = buildPlan();
     const entries = new Map(plan.map((unit) => [unit.bundle, unit.entry]));
     // Exact CDK bundles (sizes, parity) and the runnable ones (see EMBEDDED_STORE_EXTERNALS), one
     // build at a time (concurrent builds of these graphs stalled esbuild on a loaded machine).
@@ -345,25 +357,26 @@ async function main(): Promise<void> {
       join(work, "bundles"),
     );
     const allFeatures = { source: ALL_FEATURES_ENTRY_SOURCE, name: "all-features.ts" };
-    const allFeaturesExact = await bundleEntry("all-features", allFeatures, join(work, "bundles-cdk"));
-    const allFeaturesRunnable = await bundleEntry(
-      "all-features",
-      allFeatures,
-      join(work, "bundles"),
-      EMBEDDED_STORE_EXTERNALS,
-    );
+    const allFeaturesExact = withAllFeatures
+      ? await bundleEntry("all-features", allFeatures, join(work, "bundles-cdk"))
+      : undefined;
+    const allFeaturesRunnable = withAllFeatures
+      ? await bundleEntry("all-features", allFeatures, join(work, "bundles"), EMBEDDED_STORE_EXTERNALS)
+      : undefined;
     for (const [name, info] of exact) {
       process.stderr.write(
         `bundled ${name}: ${info.bundle_bytes} bytes (runnable ${runnable.get(name)?.bundle_bytes})\n`,
       );
     }
 
-    const parity = await checkCdkParity({
-      projectRoot: PROJECT_ROOT,
-      entry: "functions/meta/handler.ts",
-      outdir: join(work, "cdk.out"),
-      bundle: async () => (await bundleEntry("meta", "functions/meta/handler.ts", join(work, "parity"))).file,
-    });
+    const parity = only
+      ? "skipped (--only)"
+      : await checkCdkParity({
+          projectRoot: PROJECT_ROOT,
+          entry: "functions/meta/handler.ts",
+          outdir: join(work, "cdk.out"),
+          bundle: async () => (await bundleEntry("meta", "functions/meta/handler.ts", join(work, "parity"))).file,
+        });
     process.stderr.write(`CDK parity: ${JSON.stringify(parity)}\n`);
 
     const state: BenchState = { token: await signDevToken(JWT_SECRET, { userId: BENCH_USER }), userId: BENCH_USER };
@@ -386,8 +399,8 @@ async function main(): Promise<void> {
     });
     exact.set("floor", floorBundle);
     runnable.set("floor", floorBundle);
-    exact.set("all-features", allFeaturesExact);
-    runnable.set("all-features", allFeaturesRunnable);
+    if (allFeaturesExact) exact.set("all-features", allFeaturesExact);
+    if (allFeaturesRunnable) runnable.set("all-features", allFeaturesRunnable);
     const baselines = [
       baselineUnit(
         "floor",
@@ -521,7 +534,7 @@ async function main(): Promise<void> {
           better: "lower",
           baseline: {
             label: "all-features bundle (before per-feature composition)",
-            value: mib(allFeaturesExact.bundle_bytes),
+            value: allFeaturesExact ? mib(allFeaturesExact.bundle_bytes) : null,
           },
           target: { op: "<=", value: MAX_BUNDLE_BYTES / 1024 / 1024 },
           ...(info.top_packages[0]

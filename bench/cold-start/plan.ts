@@ -262,6 +262,29 @@ export function buildPlan(): Unit[] {
   return units;
 }
 
+/** Units whose requests use what an earlier unit made (the worker ingests the uploaded document). */
+const PREREQUISITES: Record<string, string> = { "ingest-worker": "documents", "sessions-streaming": "sessions" };
+
+/**
+ * The units named in `only` (a function's name, or a bundle's name for both of its functions), with
+ * the units they depend on, in plan order.
+ */
+export function selectUnits(plan: readonly Unit[], only: readonly string[]): Unit[] {
+  const wanted = new Set(only);
+  for (const name of only) {
+    const prerequisite = PREREQUISITES[name];
+    if (prerequisite) wanted.add(prerequisite);
+  }
+  const selected = plan.filter((unit) => wanted.has(unit.name) || wanted.has(unit.bundle));
+  const unknown = only.filter((name) => !plan.some((unit) => unit.name === name || unit.bundle === name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `--only: no function or bundle named ${unknown.join(", ")} (known: ${plan.map((unit) => unit.name).join(", ")})`,
+    );
+  }
+  return selected;
+}
+
 function rank(feature: string): number {
   const index = ORDER.indexOf(feature);
   return index === -1 ? ORDER.length : index;
