@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
-import { z } from "zod";
+import { z } from "#shared/validation/zod.ts";
 
 const retentionValues = new Set<number>(
   Object.values(RetentionDays).filter((value): value is number => typeof value === "number"),

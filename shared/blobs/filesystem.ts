@@ -18,8 +18,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { type Dirent, promises as fs } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
-import { z } from "zod";
 import { ForbiddenError } from "../http/errors.ts";
+import { z } from "../validation/zod.ts";
 import { BlobExistsError, type BlobHead, type BlobStore, type PresignedUpload } from "./blobs.ts";
 
 export interface FilesystemBlobStoreOptions {

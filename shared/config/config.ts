@@ -1,6 +1,6 @@
 // One zod schema for the engine's whole environment. Parsed once at start-up; a bad value fails
 // fast with every problem named. Names from the original engine keep their meaning.
-import { z } from "zod";
+import { z } from "../validation/zod.ts";
 
 const DEFAULT_CORS_ORIGINS = [
   "http://localhost:3000",

@@ -1,12 +1,12 @@
 // Flashcards from the student's material: model-written cards (structured JSON) or, offline,
 // definition cards ("What is X?" → the sentence that defines X), heading cards and cloze cards.
-import { z } from "zod";
 import type { Citation } from "../conversations/session-store.ts";
 import { analyzeTerms } from "../embeddings/local.ts";
 import { BadRequestError, NotFoundError } from "../http/errors.ts";
 import type { ChatModel } from "../llm/chat-model.ts";
 import { circuitStateOf } from "../llm/resilient.ts";
 import { generateStructured } from "../llm/structured.ts";
+import { z } from "../validation/zod.ts";
 import { citeSection, loadMaterial, type Material, type MaterialDeps, type MaterialSection } from "./material.ts";
 import { bodyText, contentStem, keyPhrases, sentencesOf } from "./sentences.ts";
 

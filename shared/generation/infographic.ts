@@ -1,9 +1,9 @@
 // Infographics (the contract's JSON for the notebook's Studio): by the model when configured, with
 // every stat and year checked against the material; offline, built from the material's headings,
 // key sentences, the numbers it states and the years it mentions.
-import { z } from "zod";
 import type { ChatModel } from "../llm/chat-model.ts";
 import { generateStructured, StructuredOutputError } from "../llm/structured.ts";
+import { z } from "../validation/zod.ts";
 import type { Material } from "./material.ts";
 import {
   keyPhrase,

@@ -1,11 +1,11 @@
 // Mind maps of a topic and the student's material: a model-built tree (structured JSON, checked
 // label by label) or, offline, a key-phrase tree whose labels are copied from the material.
-import { z } from "zod";
 import type { Citation } from "../conversations/session-store.ts";
 import { ConflictError, NotFoundError } from "../http/errors.ts";
 import type { ChatModel } from "../llm/chat-model.ts";
 import { circuitStateOf } from "../llm/resilient.ts";
 import { generateStructured, StructuredOutputError } from "../llm/structured.ts";
+import { z } from "../validation/zod.ts";
 import { citeSection, loadMaterial, type Material, type MaterialDeps, type MaterialSection } from "./material.ts";
 import { bodyText, contentStem, keyPhrases, mentions, sentencesOf } from "./sentences.ts";
 

@@ -2,12 +2,12 @@
 // answer among them), validated and repaired once, in batches so a stream can show questions as they
 // are ready. Offline: cloze and definition questions built from the material's key sentences, with
 // distractors taken from the same material, deterministic, each explained by its source sentence.
-import { z } from "zod";
 import { analyzeTerms } from "../embeddings/local.ts";
 import { BadRequestError } from "../http/errors.ts";
 import type { ChatModel } from "../llm/chat-model.ts";
 import { circuitStateOf, isEndpointFailure } from "../llm/resilient.ts";
 import { generateStructured } from "../llm/structured.ts";
+import { z } from "../validation/zod.ts";
 import { citeSection, type Material, type MaterialSection } from "./material.ts";
 import { MATERIAL_IS_DATA, renderSections } from "./prompting.ts";
 import { bestSentenceFor, type MaterialSentence, materialSentences } from "./sentences.ts";

@@ -1,9 +1,9 @@
 // Study plans: a deterministic rule-based scheduler (the offline engine and the fallback) and a
 // model path whose output is checked against the same date rules before anyone sees it.
-import { z } from "zod";
 import { BadRequestError } from "../http/errors.ts";
 import type { ChatModel } from "../llm/chat-model.ts";
 import { generateStructured, StructuredOutputError } from "../llm/structured.ts";
+import { z } from "../validation/zod.ts";
 
 export type TaskDifficulty = "easy" | "medium" | "hard";
 export type TaskPriority = "high" | "medium" | "low";

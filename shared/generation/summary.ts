@@ -2,10 +2,10 @@
 // otherwise map-reduce (notes per bounded batch of sections, tagged with section numbers, then one
 // streamed reduce call) so stored sources of any length fit. Offline: an extractive summary of the
 // most central sentences, quoted verbatim with their citations.
-import { z } from "zod";
 import type { ChatModel, ChatTurn } from "../llm/chat-model.ts";
 import { circuitStateOf, degradedNoticeOf, isEndpointFailure } from "../llm/resilient.ts";
 import { generateStructured } from "../llm/structured.ts";
+import { z } from "../validation/zod.ts";
 import { citeSection, type Material } from "./material.ts";
 import { MATERIAL_IS_DATA, packSections, renderPoints, renderSections } from "./prompting.ts";
 import { bestSentenceFor, type MaterialSentence, materialSentences, wordCount } from "./sentences.ts";

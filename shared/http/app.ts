@@ -6,12 +6,12 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import type { ZodError } from "zod";
 import { type AuthenticatedUser, bearerToken, InvalidTokenError, type TokenVerifier } from "../auth/jwt.ts";
 import { type RateLimiter, rateLimitMiddleware } from "../limits/rate-limit.ts";
 import { classifyRoute } from "../limits/route-classes.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { EngineMetrics } from "../observability/metrics.ts";
+import type { z } from "../validation/zod.ts";
 import {
   AppError,
   ForbiddenError,
@@ -52,7 +52,7 @@ export interface HttpOptions {
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{8,128}$/;
 
 /** Converts zod issues to the contract's 422 body: a list of `{loc, msg, type}`. */
-export function toValidationIssues(error: ZodError, target: string): ValidationIssue[] {
+export function toValidationIssues(error: z.ZodError, target: string): ValidationIssue[] {
   return error.issues.map((issue) => ({
     loc: [target, ...issue.path.map((part) => (typeof part === "symbol" ? String(part) : part))],
     msg: issue.message,

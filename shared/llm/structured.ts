@@ -1,7 +1,7 @@
 // Structured generation: ask the model for JSON, validate it with a zod schema, repair once with
 // the validation errors, and fail with a clear 502 rather than hand broken data to the frontend.
-import type { z } from "zod";
 import { AppError } from "../http/errors.ts";
+import type { z } from "../validation/zod.ts";
 import type { ChatModel, ChatTurn, TokenUsage } from "./chat-model.ts";
 
 /** The model's output stayed invalid after a repair attempt. */

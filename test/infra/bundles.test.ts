@@ -128,6 +128,16 @@ describe("function bundles", () => {
     }
   });
 
+  it("keep zod's locales out of the authorizer, which validates only through the engine's own z", () => {
+    // Act
+    const zod = (inputs.get("authorizer") ?? []).filter((input) => input.includes("node_modules/zod/"));
+    const locales = zod.filter((input) => input.includes("node_modules/zod/v4/locales/"));
+
+    // Assess: English (the default messages) only, and zod's schemas still there.
+    expect(zod.length).toBeGreaterThan(0);
+    expect(locales).toEqual(["node_modules/zod/v4/locales/en.js"]);
+  });
+
   it("leave the faiss layer's native module to the layer", () => {
     for (const name of Object.keys(entries)) {
       // Assess
