@@ -6,7 +6,7 @@ import { AppError } from "../http/errors.ts";
 import type { ChatChunk, ChatModel, ChatTurn, TokenUsage } from "../llm/chat-model.ts";
 import { buildChatMessages, STUDY_COPILOT_SYSTEM_PROMPT } from "../llm/prompts.ts";
 import { type DegradedNotice, degradedNoticeOf } from "../llm/resilient.ts";
-import type { Logger } from "../observability/logger.ts";
+import type { Logger, LogSink } from "../observability/logger.ts";
 import type { EngineMetrics } from "../observability/metrics.ts";
 import { extractiveAnswer } from "../rag/extractive.ts";
 import { groundedQuestion, groundedSystemPrompt } from "../rag/grounding.ts";
@@ -29,7 +29,7 @@ export interface ReplyRequest {
   sessionId: string;
   message: string;
   /** The request's logger (with its request id); the engine's logger otherwise. */
-  logger?: Logger;
+  logger?: LogSink;
   /** Ground the answer in the student's material within this scope. */
   rag?: { scope: RetrievalScope; topK: number };
   /** Called with each token as the model produces it. */
@@ -116,7 +116,7 @@ async function replyWithArtifact(
   artifacts: ArtifactDeps,
   kind: NonNullable<ReturnType<typeof detectArtifact>>,
   request: ReplyRequest,
-  logger: Logger,
+  logger: LogSink,
 ): Promise<Reply> {
   const started = performance.now();
   let produced: Awaited<ReturnType<typeof produceArtifact>>;

@@ -2,13 +2,13 @@
 import type { Context } from "hono";
 import { type SseFraming, sseResponse } from "../http/sse.ts";
 import type { DegradedNotice } from "../llm/resilient.ts";
-import type { Logger } from "../observability/logger.ts";
+import type { LogSink } from "../observability/logger.ts";
 import { type Copilot, GenerationFailedError, type ReplyRequest } from "./copilot.ts";
 
 /** Streams a copilot reply: tokens as they arrive, then citations (session framing), then `done`. */
 export function streamCopilotReply(
   c: Context,
-  deps: { copilot: Copilot; logger: Logger },
+  deps: { copilot: Copilot; logger: LogSink },
   request: Pick<ReplyRequest, "userId" | "sessionId" | "message" | "rag">,
   framing: SseFraming,
 ): Response {

@@ -9,7 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { type AuthenticatedUser, bearerToken, InvalidTokenError, type TokenVerifier } from "../auth/jwt.ts";
 import { type RateLimiter, rateLimitMiddleware } from "../limits/rate-limit.ts";
 import { classifyRoute } from "../limits/route-classes.ts";
-import type { Logger } from "../observability/logger.ts";
+import { type Logger, type LogSink, requestLogger } from "../observability/logger.ts";
 import type { EngineMetrics } from "../observability/metrics.ts";
 import type { z } from "../validation/zod.ts";
 import {
@@ -22,11 +22,14 @@ import {
   type ValidationIssue,
 } from "./errors.ts";
 import type { RouteAccess } from "./routes.ts";
+import type { StreamObserver } from "./sse.ts";
 
 export interface AppVariables {
   requestId: string;
   user: AuthenticatedUser;
-  logger: Logger;
+  logger: LogSink;
+  /** Told how an event stream of this request ended (see sseResponse). */
+  streamObserver?: StreamObserver;
   /** Per-user rate limit, run by `requireAccess` right after it authenticates the user. */
   rateLimit?: MiddlewareHandler<AppEnv>;
 }
@@ -74,7 +77,7 @@ export function createApp(options: HttpOptions): App {
   app.use("*", async (c, next) => {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
-    const logger = options.logger.createChild({ persistentKeys: { request_id: requestId } });
+    const logger = requestLogger(options.logger, { request_id: requestId });
     c.set("requestId", requestId);
     c.set("logger", logger);
     const started = performance.now();

@@ -6,7 +6,6 @@
 // Generic stream (chat/summarize/qa): multi-line text becomes consecutive `data:` lines of one
 // event, as the SSE specification says, so no line of output is ever outside a `data:` field.
 import type { Context } from "hono";
-import { stream as honoStream } from "hono/streaming";
 
 export type SseFraming = "session" | "generic";
 
@@ -113,6 +112,7 @@ export class CoalescingSink implements SseSink {
 export class SseWriter {
   private pendingWhitespace = "";
   private wroteText = false;
+  private errorText: string | undefined;
 
   constructor(
     private readonly sink: SseSink,
@@ -143,6 +143,7 @@ export class SseWriter {
 
   /** A named event with a single-line payload (`citations`, `sources`, `file`, `error`). */
   async event(name: string, data: string): Promise<void> {
+    if (name === "error") this.errorText ??= errorTextOf(data);
     await this.sink.write(encodeEvent(name, data));
   }
 
@@ -159,6 +160,115 @@ export class SseWriter {
   get hasText(): boolean {
     return this.wroteText;
   }
+
+  /** The message of the first `error` event written, if any. */
+  get firstError(): string | undefined {
+    return this.errorText;
+  }
+}
+
+const ERROR_TEXT_MAX = 300;
+
+/** The message of an `error` event's data (`{"error": "..."}`, or the raw text). */
+export function errorTextOf(data: string): string {
+  try {
+    const parsed = JSON.parse(data) as { error?: unknown };
+    if (typeof parsed.error === "string") return parsed.error.slice(0, ERROR_TEXT_MAX);
+  } catch {
+    // Fall through to the raw text.
+  }
+  return data.slice(0, ERROR_TEXT_MAX) || "stream error";
+}
+
+/** How an event stream ended: the first error event's message, and whether the client left first. */
+export interface StreamEnd {
+  error?: string;
+  abandoned: boolean;
+}
+
+/**
+ * Told how a stream built by `sseResponse` ended, before the response body closes (so a Lambda is
+ * not frozen with work still pending). Middleware that needs the outcome of a stream (usage
+ * records) puts one in the request context under `streamObserver`; `sseResponse` claims it.
+ */
+export interface StreamObserver {
+  claimed: boolean;
+  end(outcome: StreamEnd): Promise<void>;
+}
+
+function streamObserverOf(c: Context): StreamObserver | undefined {
+  const value: unknown = c.get("streamObserver");
+  return typeof value === "object" && value !== null && "end" in value ? (value as StreamObserver) : undefined;
+}
+
+/**
+ * The response body of an event stream: text written to it is encoded and queued straight into one
+ * ReadableStream that the server (Node adapter or Lambda streaming) reads. A write waits while the
+ * client has not taken the previous chunk; when the client goes away, writes are dropped and the
+ * abort listeners run.
+ */
+class SseBody implements SseSink {
+  readonly stream: ReadableStream<Uint8Array>;
+  private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  private readonly encoder = new TextEncoder();
+  private readonly abortListeners: Array<() => void> = [];
+  private resumeWriter: (() => void) | undefined;
+  private isAborted = false;
+  private closed = false;
+
+  constructor() {
+    this.stream = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.controller = controller;
+      },
+      pull: () => this.resume(),
+      cancel: () => this.abort(),
+    });
+  }
+
+  get aborted(): boolean {
+    return this.isAborted;
+  }
+
+  onAbort(listener: () => void): void {
+    this.abortListeners.push(listener);
+  }
+
+  async write(chunk: string): Promise<void> {
+    const controller = this.controller;
+    if (this.isAborted || this.closed || controller === undefined) return;
+    controller.enqueue(this.encoder.encode(chunk));
+    if ((controller.desiredSize ?? 1) > 0) return;
+    await new Promise<void>((resolve) => {
+      this.resumeWriter = resolve;
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.resume();
+    if (!this.isAborted) this.controller?.close();
+  }
+
+  private resume(): void {
+    const resume = this.resumeWriter;
+    this.resumeWriter = undefined;
+    resume?.();
+  }
+
+  private abort(): void {
+    if (this.isAborted) return;
+    this.isAborted = true;
+    this.resume();
+    for (const listener of this.abortListeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure must not stop the others.
+      }
+    }
+  }
 }
 
 /** Starts an SSE response; `produce` writes frames while the response is already flowing to the client. */
@@ -172,23 +282,29 @@ export function sseResponse(
   c.header("Cache-Control", "no-cache");
   // Proxies (nginx, some load balancers) buffer responses unless told not to.
   c.header("X-Accel-Buffering", "no");
-  return honoStream(c, async (stream) => {
-    const sink = new CoalescingSink({
-      write: async (chunk) => {
-        if (!stream.aborted) await stream.write(chunk);
-      },
-      get aborted() {
-        return stream.aborted;
-      },
-      onAbort: (listener) => stream.onAbort(listener),
-    });
-    const writer = new SseWriter(sink, framing);
+  const body = new SseBody();
+  const observer = streamObserverOf(c);
+  if (observer) observer.claimed = true;
+  const sink = new CoalescingSink(body);
+  const writer = new SseWriter(sink, framing);
+  const run = async () => {
+    let failed = false;
     try {
-      await produce(writer);
-    } catch (error) {
-      await onFailure(error, writer);
+      try {
+        await produce(writer);
+      } catch (error) {
+        await onFailure(error, writer);
+      }
+    } catch {
+      // onFailure could not even write its error frame: the stream still ends, as a failure.
+      failed = true;
     }
-    // The stream closes when this callback returns: what is still buffered goes first.
+    // What is still buffered goes first; then the observer, then the end of the body.
     await sink.flush().catch(() => undefined);
-  });
+    const error = writer.firstError ?? (failed ? "stream failed" : undefined);
+    await observer?.end({ abandoned: body.aborted, ...(error !== undefined ? { error } : {}) }).catch(() => undefined);
+    body.close();
+  };
+  void run();
+  return c.body(body.stream);
 }

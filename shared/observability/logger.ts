@@ -13,3 +13,23 @@ export function createLogger(options: { service: string; level: LogLevelName; st
     ...(options.stage ? { environment: options.stage } : {}),
   });
 }
+
+/** The logging calls request code makes; the engine's Logger and a request's logger both have them. */
+export type LogSink = Pick<Logger, "debug" | "info" | "warn" | "error">;
+
+type LogAttributes = Parameters<Logger["appendKeys"]>[0];
+
+/**
+ * A request's logger: every line carries the request's keys. Powertools' `createChild` builds a
+ * whole Logger (options re-read from the environment, a new Console) per call, which on the chat
+ * path cost as much as the rest of the request's logging; this passes the keys to the shared
+ * logger instead, and costs nothing for a level that is off.
+ */
+export function requestLogger(base: Logger, keys: LogAttributes): LogSink {
+  const call =
+    (level: "debug" | "info" | "warn" | "error") =>
+    (message: string, ...extra: LogAttributes[]): void => {
+      base[level](message, keys, ...extra);
+    };
+  return { debug: call("debug"), info: call("info"), warn: call("warn"), error: call("error") };
+}

@@ -5,6 +5,7 @@
 import type { MiddlewareHandler } from "hono";
 import { type AuthenticatedUser, bearerToken, type TokenVerifier } from "../auth/jwt.ts";
 import type { AppContext, AppEnv } from "../http/app.ts";
+import { errorTextOf, type StreamObserver } from "../http/sse.ts";
 import type { Logger } from "../observability/logger.ts";
 import { newObjectId } from "../store/ids.ts";
 import type { QuotaStanding, UsageLedger } from "./ledger.ts";
@@ -92,7 +93,7 @@ export function observeEventStream(
       const lines = frame.split("\n");
       if (!lines.includes("event: error")) continue;
       const data = lines.find((line) => line.startsWith("data: "))?.slice(6) ?? "";
-      error = streamErrorText(data);
+      error = errorTextOf(data);
       return;
     }
   };
@@ -118,16 +119,6 @@ export function observeEventStream(
       await end(true);
     },
   });
-}
-
-function streamErrorText(data: string): string {
-  try {
-    const parsed = JSON.parse(data) as { error?: unknown };
-    if (typeof parsed.error === "string") return parsed.error.slice(0, ERROR_TEXT_MAX);
-  } catch {
-    // Fall through to the raw text.
-  }
-  return data.slice(0, ERROR_TEXT_MAX) || "stream error";
 }
 
 /** Middleware gating, metering and recording the AI routes; every other route passes straight through. */
@@ -217,6 +208,19 @@ export function usageMiddleware(deps: UsageGateDeps): MiddlewareHandler<AppEnv> 
       await record;
     };
 
+    // Event streams built by sseResponse report their end here; others are watched byte by byte.
+    let finished = false;
+    const finishOnce = async (outcome: Outcome, status: number): Promise<void> => {
+      if (finished) return;
+      finished = true;
+      await finish(outcome, status);
+    };
+    const observer: StreamObserver = {
+      claimed: false,
+      end: (end) => finishOnce({ success: end.error === undefined, ...end }, 200),
+    };
+    c.set("streamObserver", observer);
+
     try {
       await runWithMeter(meter, () => next());
     } catch (error) {
@@ -227,14 +231,15 @@ export function usageMiddleware(deps: UsageGateDeps): MiddlewareHandler<AppEnv> 
     const response = c.res;
     const streaming = response.headers.get("content-type")?.startsWith("text/event-stream") ?? false;
     if (streaming && response.body && response.status < 400) {
+      if (observer.claimed) return;
       c.res = new Response(
-        observeEventStream(response.body, (outcome) => finish(outcome, response.status)),
+        observeEventStream(response.body, (outcome) => finishOnce(outcome, response.status)),
         response,
       );
       return;
     }
     const success = response.status < 400;
-    await finish(
+    await finishOnce(
       { success, abandoned: false, ...(success ? {} : { error: await jsonErrorOf(response) }) },
       response.status,
     );
