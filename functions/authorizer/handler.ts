@@ -25,6 +25,10 @@ async function getVerifier(): Promise<TokenVerifier> {
   });
 }
 
+// Inside Lambda the secret is fetched during init (a burst of CPU, before the first request); a
+// failure there is left to the first token, which retries it.
+if (process.env.AWS_LAMBDA_FUNCTION_NAME) await getVerifier().catch(() => undefined);
+
 /** Allows the whole API for a valid token (results are cached per token), denies with 401 otherwise. */
 export async function handler(event: APIGatewayTokenAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
   const token = bearerToken(event.authorizationToken);

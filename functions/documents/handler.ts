@@ -37,3 +37,4 @@ const entries = lambdaEntries(() => composeDocuments(loadConfig(), cloudAdapters
 
 export const handler = entries.handler;
 export const streamingHandler = entries.streamingHandler;
+await entries.warm();

@@ -1,6 +1,6 @@
 // Lambda entry of the meta feature: service info, /health, API docs and the auth probe, over the store and the model's
-// endpoint (probed, never called). The app is built without a network call, so /health answers and
-// reports a component that is down instead of failing with it.
+// endpoint (probed, never called). The app is built without waiting on the network, so /health
+// answers and reports a component that is down instead of failing with it.
 // Only these parts are composed (and bundled); see shared/engine/lambda.ts.
 import { type Config, loadConfig } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
@@ -29,3 +29,4 @@ const entries = lambdaEntries(() => composeMeta(loadConfig(), { openStore: openC
 
 export const handler = entries.handler;
 export const streamingHandler = entries.streamingHandler;
+await entries.warm();

@@ -25,3 +25,4 @@ const entries = lambdaEntries(() => composeQa(loadConfig(), { openStore: openClo
 
 export const handler = entries.handler;
 export const streamingHandler = entries.streamingHandler;
+await entries.warm();

@@ -27,3 +27,4 @@ const entries = lambdaEntries(() =>
 
 export const handler = entries.handler;
 export const streamingHandler = entries.streamingHandler;
+await entries.warm();

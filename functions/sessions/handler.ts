@@ -27,3 +27,4 @@ const entries = lambdaEntries(() => composeSessions(loadConfig(), cloudAdapters)
 
 export const handler = entries.handler;
 export const streamingHandler = entries.streamingHandler;
+await entries.warm();

@@ -21,3 +21,4 @@ const entries = lambdaEntries(() => composeStudyPlan(loadConfig(), { openStore: 
 
 export const handler = entries.handler;
 export const streamingHandler = entries.streamingHandler;
+await entries.warm();

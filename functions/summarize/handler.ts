@@ -24,3 +24,4 @@ const entries = lambdaEntries(() =>
 
 export const handler = entries.handler;
 export const streamingHandler = entries.streamingHandler;
+await entries.warm();

@@ -20,3 +20,4 @@ const entries = lambdaEntries(() => composeUsage(loadConfig(), { openStore: open
 
 export const handler = entries.handler;
 export const streamingHandler = entries.streamingHandler;
+await entries.warm();

@@ -49,13 +49,17 @@ export interface LambdaCore {
 
 export interface LambdaCoreOptions {
   /**
-   * Create the limiter's and the ledger's indexes in the background instead of before the first
-   * request (meta: /health must answer, and say so, when the store does not).
+   * Create the limiter's and the ledger's indexes, and fetch the JWT secret, in the background
+   * instead of before the first request (meta: /health must answer, and say so, when the store or
+   * Secrets Manager does not).
    */
   backgroundIndexes?: boolean;
 }
 
-/** The core of a feature function; the JWT secret is fetched with the first token, not here. */
+/**
+ * The core of a feature function. The JWT secret is fetched while the store opens (every route but
+ * meta's needs it), never failing the build: a failed fetch is retried by the first token.
+ */
 export async function lambdaCore(
   config: Config,
   openStore: PlatformAdapters["openStore"],
@@ -66,6 +70,8 @@ export async function lambdaCore(
     service: process.env.POWERTOOLS_SERVICE_NAME ?? "collabry-ai",
     enabled: config.RUNTIME === "aws",
   });
+  const { verifyToken, prefetch } = lazyTokenVerifier(config);
+  const secretFetched = prefetch();
   const store = await openStore(config);
   const rateLimiter = rateLimiterOver(store, config);
   let usage: UsageLedger;
@@ -75,9 +81,8 @@ export async function lambdaCore(
       logger.warn("indexes not ensured", { error: error as Error }),
     );
   } else {
-    [usage] = await Promise.all([usageLedgerFor(store), ensureRateLimitIndexes(store)]);
+    [usage] = await Promise.all([usageLedgerFor(store), ensureRateLimitIndexes(store), secretFetched]);
   }
-  const verifyToken = lazyTokenVerifier(config);
   return { config, logger, metrics, store, verifyToken, rateLimiter, usage, startedAt: new Date() };
 }
 

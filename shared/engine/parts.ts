@@ -38,20 +38,36 @@ export function tokenVerifierFor(config: Config, secret: string): TokenVerifier 
   });
 }
 
+/** A token verifier whose secret is fetched by `prefetch` or, at the latest, by the first token. */
+export interface LazyTokenVerifier {
+  verifyToken: TokenVerifier;
+  /** Fetches the secret now; settles either way (a failure is retried by the next token). */
+  prefetch(): Promise<void>;
+}
+
 /**
- * A verifier that fetches the secret on its first token, so that building an app makes no network
- * call (public routes such as /health answer even when Secrets Manager does not). A failed fetch is
- * retried by the next token.
+ * A verifier that fetches the secret on its first token (or when prefetched), so that building an
+ * app needs no network call (public routes such as /health answer even when Secrets Manager does
+ * not). A failed fetch is retried by the next token.
  */
-export function lazyTokenVerifier(config: Config): TokenVerifier {
+export function lazyTokenVerifier(config: Config): LazyTokenVerifier {
   let verifier: Promise<TokenVerifier> | undefined;
-  return async (token) => {
-    verifier ??= jwtSecretFor(config).then((secret) => tokenVerifierFor(config, secret));
-    const verify = await verifier.catch((error: unknown) => {
-      verifier = undefined;
-      throw error;
-    });
-    return verify(token);
+  const load = () => {
+    verifier ??= jwtSecretFor(config)
+      .then((secret) => tokenVerifierFor(config, secret))
+      .catch((error: unknown) => {
+        verifier = undefined;
+        throw error;
+      });
+    return verifier;
+  };
+  return {
+    verifyToken: async (token) => (await load())(token),
+    prefetch: () =>
+      load().then(
+        () => undefined,
+        () => undefined,
+      ),
   };
 }
 

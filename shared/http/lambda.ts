@@ -4,6 +4,12 @@ import { Hono } from "hono";
 import { handle, streamHandle } from "hono/aws-lambda";
 import type { App } from "./app.ts";
 
+/**
+ * How long the init phase waits for the app. Lambda allows 10 s of init before it restarts the
+ * environment; an app that is not ready by then keeps building while the first request waits for it.
+ */
+const INIT_WAIT_MS = 4_000;
+
 /** Lambda's Node runtime provides `awslambda.streamifyResponse`; other code (and libraries) may define a partial `awslambda` global. */
 function hasResponseStreaming(): boolean {
   const runtime = (globalThis as { awslambda?: { streamifyResponse?: unknown } }).awslambda;
@@ -26,5 +32,26 @@ export function lambdaEntries(build: () => Promise<App>) {
   return {
     handler: handle(front),
     streamingHandler: hasResponseStreaming() ? streamHandle(front) : undefined,
+    /**
+     * Builds the app during Lambda's init phase (a handler module awaits this at top level): init runs
+     * before the first request with a burst of CPU, and ahead of any request for provisioned
+     * concurrency, so the first request finds the store open and the routes registered. A build that
+     * fails or outlasts INIT_WAIT_MS is left to the first request, which waits for or retries it and
+     * answers with the error (so /health can still report a store that is down). Outside Lambda
+     * (tests, tools importing a handler module) nothing is built.
+     */
+    async warm(waitMs = INIT_WAIT_MS): Promise<void> {
+      if (!process.env.AWS_LAMBDA_FUNCTION_NAME) return;
+      // The first Request of a process loads the fetch implementation (~25 ms); Hono makes one per event.
+      new Request("http://localhost/");
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, waitMs);
+      });
+      await Promise.race([app().then(ignore, ignore), timeout]);
+      clearTimeout(timer);
+    },
   };
 }
+
+function ignore(): void {}

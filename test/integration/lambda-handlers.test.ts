@@ -107,6 +107,51 @@ describe("feature Lambda handlers", () => {
   });
 });
 
+describe("Lambda init phase", () => {
+  it("builds the app before the first request, and leaves a failed build to the first request to retry", async () => {
+    // Prepare
+    let builds = 0;
+    const entries = lambdaEntries(async () => {
+      builds += 1;
+      if (builds === 1) throw new Error("store unreachable");
+      return composeMeta(loadConfig(), localAdapters);
+    });
+    // Inside Lambda, with the embedded adapters (RUNTIME=local) as in the rest of this file.
+    Object.assign(process.env, { AWS_LAMBDA_FUNCTION_NAME: "collabry-meta", RUNTIME: "local" });
+
+    // Act
+    try {
+      await entries.warm();
+      const buildsAtInit = builds;
+      const health = await entries.handler(restEvent("GET", "/health"));
+      await entries.warm();
+
+      // Assess
+      expect(buildsAtInit).toBe(1);
+      expect(health.statusCode).toBe(200);
+      expect(builds).toBe(2);
+    } finally {
+      delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+      delete process.env.RUNTIME;
+    }
+  });
+
+  it("builds nothing at import outside Lambda", async () => {
+    // Prepare
+    let builds = 0;
+    const entries = lambdaEntries(async () => {
+      builds += 1;
+      return composeMeta(loadConfig(), localAdapters);
+    });
+
+    // Act
+    await entries.warm();
+
+    // Assess
+    expect(builds).toBe(0);
+  });
+});
+
 describe("API Gateway authorizer", () => {
   it("allows a valid token with the user in the context and refuses others with Unauthorized", async () => {
     // Prepare
