@@ -4,6 +4,7 @@ import { ChatOpenAI } from "@langchain/openai";
 import type { ChatChunk, ChatModel, ChatRequest, ChatResult, ChatTurn, TokenUsage } from "./chat-model.ts";
 import { probeModelEndpoint, trimTrailingSlashes } from "./endpoint.ts";
 import { ModelTimeoutError, ModelUnavailableError } from "./errors.ts";
+import { createHttpFetch } from "./http-fetch.ts";
 
 export { resolveModelEndpoint } from "./endpoint.ts";
 
@@ -37,6 +38,8 @@ export function createOpenAICompatibleChatModel(options: OpenAICompatibleChatMod
   const baseUrl = trimTrailingSlashes(options.baseUrl);
   const firstTokenTimeoutMs = options.firstTokenTimeoutMs ?? options.timeoutMs;
   const clients = new Map<string, ChatOpenAI>();
+  // One pool of kept-alive connections to the endpoint, shared by every client below.
+  const transport = createHttpFetch();
 
   function clientFor(request: ChatRequest): ChatOpenAI {
     const key = `${request.temperature ?? ""}|${request.maxTokens ?? ""}|${request.responseFormat ?? ""}`;
@@ -46,7 +49,7 @@ export function createOpenAICompatibleChatModel(options: OpenAICompatibleChatMod
     const client = new ChatOpenAI({
       model: options.model,
       apiKey: options.apiKey ?? PLACEHOLDER_API_KEY,
-      configuration: { baseURL: baseUrl },
+      configuration: { baseURL: baseUrl, fetch: transport },
       // Retries are ours: LangChain's caller could re-send a request whose stream had already started.
       maxRetries: 0,
       streamUsage: true,
