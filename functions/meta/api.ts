@@ -7,7 +7,6 @@ import type { App } from "#shared/http/app.ts";
 import { routeRegistrar } from "#shared/http/openapi.ts";
 import type { ChatModel } from "#shared/llm/chat-model.ts";
 import { ENGINE_VERSION } from "#shared/version.ts";
-import { allRouteDefinitions } from "../openapi.ts";
 import { metaRoutes } from "./routes.ts";
 import { healthRoute, rootRoute, testAuthRoute } from "./schema.ts";
 
@@ -30,8 +29,13 @@ async function timed<T>(check: () => Promise<T>): Promise<{ value?: T; error?: s
   }
 }
 
-/** Builds the OpenAPI 3.1 document of every feature's routes. */
-export function buildOpenApiDocument(serverUrl?: string) {
+/**
+ * Builds the OpenAPI 3.1 document of every feature's routes. Their definitions are imported here, on
+ * the first request for the document, so that the meta function's cold start (its first request is
+ * usually /health) does not build every feature's schemas.
+ */
+export async function buildOpenApiDocument(serverUrl?: string) {
+  const { allRouteDefinitions } = await import("../openapi.ts");
   const docs = new OpenAPIHono();
   docs.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -118,9 +122,12 @@ export function registerMeta(app: App, engine: MetaDeps): void {
 
   route(testAuthRoute, (c) => c.json({ message: "Auth works!", user_id: c.get("user").userId }, 200));
 
-  app.get("/openapi.json", (c) => {
-    openApiDocument ??= buildOpenApiDocument();
-    return c.json(openApiDocument);
+  app.get("/openapi.json", async (c) => {
+    openApiDocument ??= buildOpenApiDocument().catch((error: unknown) => {
+      openApiDocument = undefined;
+      throw error;
+    });
+    return c.json(await openApiDocument);
   });
   app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Collabry AI Engine — API" }));
 }
