@@ -12,14 +12,15 @@
 //   `all-features` the baseline bundle), adds the functions they need first (documents before the
 //   worker, sessions before its stream) and skips the CDK parity check.
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { isBuiltin } from "node:module";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
-import { OCR_NODE_MODULES } from "#infra/lib/constructs/ingest-worker.ts";
+import { parserNodeModules } from "#infra/lib/constructs/document-parsers.ts";
+import { profileFor } from "#infra/lib/features.ts";
 import { signDevToken } from "#infra/local/dev-secret.ts";
 import { ALL_FEATURES_ENTRY_SOURCE, EMPTY_HANDLER_SOURCE } from "./cold-start/baselines.ts";
 import { cdkEsbuildOptions, EMBEDDED_STORE_EXTERNALS } from "./cold-start/bundle-options.ts";
@@ -98,9 +99,64 @@ const benchAdapters: Plugin = {
   },
 };
 
-/** The packages the CDK installs beside a bundle (left external by esbuild): the worker's OCR. */
+/** The packages the CDK installs beside a bundle (left external by esbuild): the document parsers. */
 function installedBeside(bundle: string): readonly string[] {
-  return bundle === "ingest-worker" ? OCR_NODE_MODULES : [];
+  return parserNodeModules(bundle === "ingest-worker" ? "documents" : profileFor(bundle).profile.parses);
+}
+
+/** Bytes of the files under `dir`, nested node_modules left to installedBytes. */
+async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name === "node_modules" || entry.isSymbolicLink()) continue;
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? await directoryBytes(path) : (await lstat(path)).size;
+  }
+  return total;
+}
+
+/**
+ * Bytes on disk of `names` and their dependencies as installed here: what NodejsFunction installs
+ * beside a bundle (the canvas binary being this machine's instead of the Lambda's, of similar size).
+ */
+async function installedBytes(names: readonly string[]): Promise<number> {
+  const seen = new Set<string>();
+  let total = 0;
+  const visit = async (name: string, from: string, optional: boolean): Promise<void> => {
+    // Node's lookup: node_modules/<name> in `from` and each folder above it.
+    let dir = from;
+    let found: string | undefined;
+    for (;;) {
+      const candidate = join(dir, "node_modules", name);
+      if (
+        await stat(join(candidate, "package.json")).then(
+          () => true,
+          () => false,
+        )
+      ) {
+        found = candidate;
+        break;
+      }
+      if (dir === PROJECT_ROOT || dirname(dir) === dir) break;
+      dir = dirname(dir);
+    }
+    if (!found) {
+      if (optional) return;
+      throw new Error(`${name} is not installed (needed from ${from})`);
+    }
+    if (seen.has(found)) return;
+    seen.add(found);
+    total += await directoryBytes(found);
+    const manifest = JSON.parse(await readFile(join(found, "package.json"), "utf8")) as {
+      dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
+    for (const dependency of Object.keys(manifest.dependencies ?? {})) await visit(dependency, found, false);
+    // Optional dependencies of other platforms (canvas binaries) are not installed.
+    for (const dependency of Object.keys(manifest.optionalDependencies ?? {})) await visit(dependency, found, true);
+  };
+  for (const name of names) await visit(name, PROJECT_ROOT, false);
+  return total;
 }
 
 /** This machine's canvas binary package (the Lambda's is unpacked by the worker's bundling). */
@@ -362,6 +418,8 @@ async function main(): Promise<void> {
       );
     }
     const bundles = exact;
+    const besideBytes = new Map<string, number>();
+    for (const [name] of entries) besideBytes.set(name, await installedBytes(installedBeside(name)));
     // Baselines measured in the same run: the floor (an empty handler) and the bundle every function
     // had before per-feature composition (the whole engine and every route).
     const floorBundle = await bundleEntry(
@@ -583,6 +641,21 @@ async function main(): Promise<void> {
         }),
       );
     }
+    for (const [name] of entries) {
+      const info = exact.get(name);
+      const beside = besideBytes.get(name) ?? 0;
+      if (!info || info.error || beside === 0) continue;
+      figures.push(
+        figure({
+          id: `cold_start.${name}.deployed_asset_mib`,
+          label: `deployed asset size (bundle, source map, packages installed beside it), ${name}`,
+          unit: "MiB",
+          value: mib(info.bundle_bytes + info.sourcemap_bytes + beside),
+          better: "lower",
+          note: `installed beside the bundle, loaded on first use: ${installedBeside(name).join(", ")} with their dependencies, ${mib(beside)} MiB`,
+        }),
+      );
+    }
     for (const [name, measured] of deployedImport) {
       figures.push(
         figure({
@@ -644,7 +717,7 @@ async function main(): Promise<void> {
         "aws-unreachable-mongo": "RUNTIME=aws with MONGO_URI on a closed port (informational)",
       },
       runtime_modules:
-        "node_modules beside each bundle holds only @aws-sdk (the runtime's), faiss-node when the function has the faiss layer, and better-sqlite3 (bench-only: runnable bundles leave it external, see bench/cold-start/bundle-options.ts)",
+        "node_modules beside each bundle holds only @aws-sdk (the runtime's), faiss-node when the function has the faiss layer, the packages the CDK installs beside it (installed_beside: the document parsers of the functions that read documents or web pages), and better-sqlite3 (bench-only: runnable bundles leave it external, see bench/cold-start/bundle-options.ts)",
       cdk_parity: parity,
       bundles: Object.fromEntries(
         [...bundles].map(([name, info]) => [
@@ -654,6 +727,9 @@ async function main(): Promise<void> {
             gzip_bytes: info.gzip_bytes,
             sourcemap_bytes: info.sourcemap_bytes,
             runnable_bundle_bytes: runnable.get(name)?.bundle_bytes ?? null,
+            installed_beside: installedBeside(name),
+            installed_beside_bytes: besideBytes.get(name) ?? 0,
+            deployed_asset_bytes: info.bundle_bytes + info.sourcemap_bytes + (besideBytes.get(name) ?? 0),
             build_ms: round(info.build_ms, 0),
             top_packages: info.top_packages,
             externals: info.externals,

@@ -2,6 +2,7 @@
 // Least privilege by default: a feature missing here gets the minimum (JWT + MongoDB, no model, no
 // bucket) and the synth warns, so a new feature is deployed but cannot reach what nobody granted.
 import type { FeatureRoutes, RouteSpec } from "#shared/http/routes.ts";
+import type { ParsedContent } from "./constructs/document-parsers.ts";
 
 export type SecretName = "jwtSecret" | "mongoUri" | "llmApiKey" | "serperApiKey";
 
@@ -18,6 +19,8 @@ export interface FeatureProfile {
   sendsToIngestQueue: boolean;
   memoryMb: number;
   timeoutSeconds: number;
+  /** Parses files or web pages itself: its parsers are installed beside the bundle (constructs/document-parsers.ts). */
+  parses?: ParsedContent;
 }
 
 const base = { secrets: ["jwtSecret", "mongoUri"], memoryMb: 512, timeoutSeconds: 30 } as const;
@@ -53,10 +56,12 @@ export const FEATURE_PROFILES: Readonly<Record<string, FeatureProfile>> = {
     bucket: "readWrite",
     sendsToIngestQueue: true,
     timeoutSeconds: 30,
+    parses: "web pages",
   },
-  qa: generation,
+  // The file routes (/ai/qa/file, /ai/qa/generate/file) read an attached document without storing it.
+  qa: { ...generation, parses: "documents" },
   summarize: generation,
-  quiz: generation,
+  quiz: { ...generation, parses: "documents" },
   flashcards: generation,
   mindmap: generation,
   studyplan: generation,

@@ -1,5 +1,5 @@
 // DOCX via mammoth, after checking the archive's declared and actual sizes (zip-bomb guard).
-import mammoth from "mammoth";
+// mammoth is imported with the first DOCX: in Lambda it is installed beside the bundle.
 import { ExtractionError } from "./errors.ts";
 import { htmlToText } from "./html.ts";
 import type { ExtractionLimits } from "./types.ts";
@@ -32,6 +32,7 @@ export async function extractDocx(
 ): Promise<{ text: string; title?: string }> {
   guardArchive(bytes, limits);
   let html: string;
+  const { default: mammoth } = await import("mammoth");
   try {
     // externalFileAccess=false: a document must not make the server read files it links to.
     const result = await mammoth.convertToHtml(
@@ -42,7 +43,7 @@ export async function extractDocx(
   } catch (error) {
     throw new ExtractionError("corrupt", CORRUPT_DOCX, { cause: error });
   }
-  const text = htmlToText(html);
+  const text = await htmlToText(html);
   const heading = /^#{1,6} (.+)$/m.exec(text);
   return heading?.[1] === undefined ? { text } : { text, title: heading[1] };
 }

@@ -119,7 +119,7 @@ async function extractSinglePage(
   const text = decoded.replace(/\r\n?/g, "\n");
   checkTextSize(text, limits);
   if (type === "html") {
-    const html = extractHtml(text);
+    const html = await extractHtml(text);
     checkTextSize(html.text, limits);
     return html.title === undefined
       ? { pages: [{ page: 1, text: html.text }] }
@@ -129,9 +129,13 @@ async function extractSinglePage(
   return title === undefined ? { pages: [{ page: 1, text }] } : { pages: [{ page: 1, text }], title };
 }
 
-/** Any other exception is a library tripping over malformed input. */
-function asExtractionError(error: unknown, type: DocumentType, notice: string): ExtractionError {
+/**
+ * Any other exception is a library tripping over malformed input, except a parser missing beside
+ * the bundle: a deployment fault, left to surface as a server error rather than blamed on the file.
+ */
+function asExtractionError(error: unknown, type: DocumentType, notice: string): Error {
   if (error instanceof ExtractionError) return error;
+  if (error instanceof Error && "code" in error && error.code === "ERR_MODULE_NOT_FOUND") return error;
   return new ExtractionError(
     "corrupt",
     withNotice(notice, `This file looks like ${describeType(type)} but could not be read; it may be damaged.`),

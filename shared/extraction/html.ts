@@ -1,7 +1,7 @@
 // HTML (web pages and mammoth's DOCX output) to plain text that keeps its structure: headings
 // become Markdown headings so the chunker can build heading paths, blocks become paragraphs.
-import { Readability } from "@mozilla/readability";
-import { parseHTML } from "linkedom";
+// linkedom and Readability are imported on first use: in Lambda they are installed beside the
+// bundle, not in it (infra/lib/constructs/document-parsers.ts), and a cold start never loads them.
 
 // The project compiles without the DOM lib; these are the few node fields the walk reads.
 interface DomNode {
@@ -75,20 +75,23 @@ function blocksToText(root: DomElement | null): string {
   return blocks.join("\n\n");
 }
 
-function parseDocument(html: string): DomDocument {
-  const { document } = parseHTML(html);
-  return document as DomDocument;
+/** linkedom's parser, imported with the first HTML read. */
+async function htmlParser() {
+  return (await import("linkedom")).parseHTML;
 }
 
 /** Structured text of an HTML fragment or document (no main-content detection). */
-export function htmlToText(html: string): string {
-  const document = parseDocument(html.includes("<body") ? html : `<html><body>${html}</body></html>`);
-  return blocksToText(document.body ?? document.documentElement);
+export async function htmlToText(html: string): Promise<string> {
+  const parseHTML = await htmlParser();
+  const { document } = parseHTML(html.includes("<body") ? html : `<html><body>${html}</body></html>`);
+  const parsed = document as DomDocument;
+  return blocksToText(parsed.body ?? parsed.documentElement);
 }
 
 /** Main content of a web page via Readability, falling back to the whole body's text. */
-export function extractHtml(html: string): { text: string; title?: string } {
-  const document = parseDocument(html);
+export async function extractHtml(html: string): Promise<{ text: string; title?: string }> {
+  const [parseHTML, { Readability }] = await Promise.all([htmlParser(), import("@mozilla/readability")]);
+  const document = parseHTML(html).document as DomDocument;
   const pageTitle = collapse(document.title ?? "");
   let text = "";
   let title = pageTitle;

@@ -1,10 +1,12 @@
 // OCR with tesseract.js and the English data shipped in @tesseract.js-data/eng. Without an explicit
 // langPath tesseract.js fetches data from a CDN and, offline, crashes the process from its worker,
-// so the worker is only ever created here, with local paths and no cache writes.
+// so the worker is only ever created here, with local paths and no cache writes. tesseract.js is
+// imported with the first image: in Lambda it is installed beside the bundle with its wasm core and
+// the English data, which a single-file bundle cannot hold.
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Tesseract from "tesseract.js";
+import type Tesseract from "tesseract.js";
 import { ExtractionError } from "./errors.ts";
 
 const require = createRequire(import.meta.url);
@@ -20,17 +22,22 @@ function englishLangPath(): string {
   return `${data.langPath}_best_int`;
 }
 
+async function createWorker(): Promise<Tesseract.Worker> {
+  const { default: tesseract } = await import("tesseract.js");
+  return tesseract.createWorker("eng", tesseract.OEM.LSTM_ONLY, {
+    langPath: englishLangPath(),
+    cachePath: join(tmpdir(), "collabry-tesseract"),
+    gzip: true,
+    cacheMethod: "none",
+    // Without a handler tesseract.js rethrows a failed job as an uncaught exception (killing the
+    // process); the job's own promise still rejects, and recognizeImage maps that rejection.
+    errorHandler: () => undefined,
+  });
+}
+
 function getWorker(): Promise<Tesseract.Worker> {
   if (workerPromise === undefined) {
-    const created = Tesseract.createWorker("eng", Tesseract.OEM.LSTM_ONLY, {
-      langPath: englishLangPath(),
-      cachePath: join(tmpdir(), "collabry-tesseract"),
-      gzip: true,
-      cacheMethod: "none",
-      // Without a handler tesseract.js rethrows a failed job as an uncaught exception (killing the
-      // process); the job's own promise still rejects, and recognizeImage maps that rejection.
-      errorHandler: () => undefined,
-    });
+    const created = createWorker();
     workerPromise = created;
     // A worker that failed to start must not be reused by the next document.
     created.catch(() => {

@@ -1,5 +1,7 @@
 // PDF text per page with unpdf (pdf.js); pages without a text layer are rendered and OCR'd.
-import { getDocumentProxy, renderPageAsImage } from "unpdf";
+// unpdf is imported with the first PDF: pdf.js is 1.6 MB of code that only this path runs, and in
+// Lambda it is installed beside the bundle (infra/lib/constructs/document-parsers.ts).
+import type { getDocumentProxy } from "unpdf";
 import { ExtractionError } from "./errors.ts";
 import { MAX_OCR_PIXELS } from "./image-size.ts";
 import { recognizeImage } from "./ocr.ts";
@@ -29,6 +31,7 @@ function pdfData(bytes: Uint8Array, transfer: boolean): Uint8Array {
 }
 
 async function openPdf(bytes: Uint8Array, notice: string, transfer: boolean): Promise<PdfDocument> {
+  const { getDocumentProxy } = await import("unpdf");
   try {
     // isEvalSupported=false: fonts are never compiled with eval (defence against CVE-2024-4367-style bugs).
     return await getDocumentProxy(pdfData(bytes, transfer), { isEvalSupported: false, verbosity: 0 });
@@ -69,6 +72,7 @@ async function ocrPage(pdf: PdfDocument, pageNumber: number, remainingMs: number
     // pages are scaled down so that the canvas stays within the OCR pixel budget.
     const { width, height } = (await pdf.getPage(pageNumber)).getViewport({ scale: 1 });
     const scale = Math.min(2, Math.sqrt(MAX_OCR_PIXELS / Math.max(1, width * height)));
+    const { renderPageAsImage } = await import("unpdf");
     image = await renderPageAsImage(pdf, pageNumber, { canvasImport: () => import("@napi-rs/canvas"), scale });
   } catch (error) {
     throw new ExtractionError(

@@ -6,6 +6,7 @@ import { build, type Metafile } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
 import { featureRoutes } from "#functions/index.ts";
 import { cdkEsbuildOptions } from "../../bench/cold-start/bundle-options.ts";
+import { DOCUMENT_PARSER_NODE_MODULES, HTML_READER_NODE_MODULES } from "../../infra/lib/constructs/document-parsers.ts";
 import { repoRoot } from "./support.ts";
 
 /** The local runtime only: embedded store, filesystem blobs, in-process queue, the all-features engine. */
@@ -18,16 +19,12 @@ const LOCAL_ONLY = [
   "shared/engine.ts",
   "infra/local/",
 ];
-/** Document parsers and OCR: the ingestion worker and the qa/quiz file routes only. */
-const PARSERS = [
-  "node_modules/unpdf/",
-  "node_modules/mammoth/",
-  "node_modules/tesseract.js/",
-  "shared/extraction/extract.ts",
-];
-const READS_ATTACHMENTS = new Set(["qa", "quiz"]);
-/** The web page reader: the documents routes that add a page by URL, and the parsers (HTML files). */
-const HTML_READER = ["node_modules/linkedom/", "node_modules/@mozilla/readability/", "shared/extraction/html.ts"];
+/** The parsers installed beside a bundle (never in it): PDF, DOCX, HTML and OCR. */
+const PARSERS = ["unpdf", "mammoth", "tesseract.js", "linkedom", "@mozilla/readability"];
+/** The ingestion worker and the qa/quiz file routes parse documents. */
+const PARSES_DOCUMENTS = new Set(["ingest-worker", "qa", "quiz"]);
+/** The documents routes that add a page by URL read web pages. */
+const READS_WEB_PAGES = new Set(["documents"]);
 
 const entries: Record<string, string> = {
   authorizer: "functions/authorizer/handler.ts",
@@ -40,7 +37,9 @@ const externals = new Map<string, string[]>();
 
 beforeAll(async () => {
   // One build for every entry: the graphs share most modules.
-  const options = cdkEsbuildOptions(repoRoot, "", "", []);
+  // The parsers are external to every function here, as the CDK leaves them to the functions that
+  // install them: a function that reaches one shows it among its external imports.
+  const options = cdkEsbuildOptions(repoRoot, "", "", DOCUMENT_PARSER_NODE_MODULES);
   delete options.outfile;
   const result = await build({
     ...options,
@@ -81,14 +80,26 @@ describe("function bundles", () => {
     }
   });
 
-  it("hold the document parsers only where documents are read", () => {
+  it("import the document parsers from beside the bundle on first use, only where documents are read", () => {
     for (const name of Object.keys(entries)) {
       // Act
-      const parsers = containing(name, PARSERS);
+      const bundled = containing(
+        name,
+        PARSERS.map((parser) => `node_modules/${parser}/`),
+      );
+      const imported = (externals.get(name) ?? []).filter((entry) => PARSERS.includes(entry.split(" ")[0] ?? ""));
 
+      // Assess: `import()` only, so a cold start never loads them.
+      expect(bundled, name).toEqual([]);
+      const expected = PARSES_DOCUMENTS.has(name) ? PARSERS : READS_WEB_PAGES.has(name) ? HTML_READER_NODE_MODULES : [];
+      expect([...new Set(imported)].sort(), name).toEqual(expected.map((parser) => `${parser} dynamic-import`).sort());
+    }
+  });
+
+  it("hold the extraction entry point only where documents are parsed", () => {
+    for (const name of Object.keys(entries)) {
       // Assess
-      if (name === "ingest-worker" || READS_ATTACHMENTS.has(name)) expect(parsers.length, name).toBeGreaterThan(0);
-      else expect(parsers, name).toEqual([]);
+      expect(containing(name, ["shared/extraction/extract.ts"]).length > 0, name).toBe(PARSES_DOCUMENTS.has(name));
     }
   });
 
@@ -99,20 +110,6 @@ describe("function bundles", () => {
 
       // Assess
       expect(apis, feature).toEqual([`functions/${feature}/api.ts`]);
-    }
-  });
-
-  it("hold the web page reader only where pages or HTML files are read", () => {
-    for (const name of Object.keys(entries)) {
-      // Act
-      const reader = containing(name, HTML_READER);
-
-      // Assess
-      if (name === "documents" || name === "ingest-worker" || READS_ATTACHMENTS.has(name)) {
-        expect(reader.length, name).toBeGreaterThan(0);
-      } else {
-        expect(reader, name).toEqual([]);
-      }
     }
   });
 

@@ -46,9 +46,9 @@ describe("full app synth (bin/app.ts, local esbuild, no Docker)", () => {
         CDK_CONTEXT_JSON: JSON.stringify(context),
       },
       encoding: "utf8",
-      timeout: 110_000,
+      timeout: 170_000,
     });
-  }, 120_000);
+  }, 180_000);
 
   it("exits 0 (zero cdk-nag findings) and writes every stack of the stage", () => {
     // Assess
@@ -76,30 +76,56 @@ describe("full app synth (bin/app.ts, local esbuild, no Docker)", () => {
     }
   });
 
-  it("installs OCR's files beside the ingestion worker's bundle, canvas built for x86_64 Linux", () => {
-    // Prepare
+  /** The code asset of the function whose description starts with `prefix`. */
+  function assetOf(prefix: string): string {
     const template = JSON.parse(readFileSync(join(outdir, "Collabry-dev-Api.template.json"), "utf8")) as LambdaTemplate;
-    const worker = Object.values(template.Resources).find(
+    const fn = Object.values(template.Resources).find(
       (resource) =>
         resource.Type === "AWS::Lambda::Function" &&
-        String((resource.Properties as { Description?: string } | undefined)?.Description).startsWith(
-          "Collabry ingest ",
-        ),
+        String((resource.Properties as { Description?: string } | undefined)?.Description).startsWith(prefix),
     );
-    const asset = join(outdir, `asset.${String(worker?.Properties?.Code?.S3Key).replace(/\.zip$/, "")}`);
-    const modules = join(asset, "node_modules");
+    return join(outdir, `asset.${String(fn?.Properties?.Code?.S3Key).replace(/\.zip$/, "")}`);
+  }
 
+  it("installs every parser beside the bundles that read documents, OCR's files and canvas for x86_64 Linux", () => {
+    for (const prefix of ["Collabry ingest ", "Collabry qa (handler)", "Collabry quiz (streamingHandler)"]) {
+      // Prepare
+      const asset = assetOf(prefix);
+      const modules = join(asset, "node_modules");
+
+      // Act
+      const code = readFileSync(join(asset, "index.mjs"), "utf8");
+
+      // Assess: imported from node_modules when a document is read, never with the bundle.
+      for (const parser of ["unpdf", "mammoth", "tesseract.js", "linkedom", "@mozilla/readability"]) {
+        expect(code, `${prefix} ${parser}`).toContain(`import("${parser}")`);
+        expect(code, `${prefix} ${parser}`).not.toMatch(new RegExp(`from\\s*"${parser.replace(".", "\\.")}"`));
+        expect(existsSync(join(modules, parser, "package.json")), `${prefix} ${parser}`).toBe(true);
+      }
+      expect(existsSync(join(modules, "tesseract.js/src/worker-script/node/index.js")), prefix).toBe(true);
+      expect(
+        readdirSync(join(modules, "tesseract.js-core")).some((file) => file.endsWith(".wasm")),
+        prefix,
+      ).toBe(true);
+      expect(existsSync(join(modules, "@tesseract.js-data/eng/4.0.0_best_int/eng.traineddata.gz")), prefix).toBe(true);
+      expect(
+        readdirSync(join(modules, "@napi-rs/canvas-linux-x64-gnu")).some((file) => file.endsWith(".node")),
+        prefix,
+      ).toBe(true);
+    }
+  });
+
+  it("installs only the web page reader beside the documents function, and nothing beside the others", () => {
     // Act
-    const code = readFileSync(join(asset, "index.mjs"), "utf8");
+    const documents = join(assetOf("Collabry documents (handler)"), "node_modules");
+    const meta = join(assetOf("Collabry meta (handler)"), "node_modules");
 
-    // Assess: tesseract.js is imported from node_modules, with the files its worker reads.
-    expect(code).toMatch(/from\s*"tesseract\.js"/);
-    expect(existsSync(join(modules, "tesseract.js/src/worker-script/node/index.js"))).toBe(true);
-    expect(readdirSync(join(modules, "tesseract.js-core")).some((file) => file.endsWith(".wasm"))).toBe(true);
-    expect(existsSync(join(modules, "@tesseract.js-data/eng/4.0.0_best_int/eng.traineddata.gz"))).toBe(true);
-    expect(readdirSync(join(modules, "@napi-rs/canvas-linux-x64-gnu")).some((file) => file.endsWith(".node"))).toBe(
-      true,
-    );
+    // Assess
+    expect(existsSync(join(documents, "linkedom/package.json"))).toBe(true);
+    expect(existsSync(join(documents, "@mozilla/readability/package.json"))).toBe(true);
+    expect(existsSync(join(documents, "unpdf"))).toBe(false);
+    expect(existsSync(join(documents, "tesseract.js"))).toBe(false);
+    expect(existsSync(meta)).toBe(false);
   });
 });
 

@@ -16,7 +16,8 @@ export function lambdaArchitecture(name: "x86_64" | "arm64"): lambda.Architectur
 /**
  * Modules never bundled. The AWS SDK v3 ships with the runtime. Native addons cannot be bundled by
  * esbuild: faiss-node comes from the faiss layer; @napi-rs/canvas (page rendering for OCR of
- * scanned PDFs, loaded lazily by shared/extraction) is not deployed, so that path must degrade.
+ * scanned PDFs, loaded lazily by shared/extraction) is installed beside the bundles of the functions
+ * that parse documents (document-parsers.ts), and elsewhere never imported.
  */
 export const EXTERNAL_MODULES = ["@aws-sdk/*", "faiss-node", "@napi-rs/canvas"];
 

@@ -12,6 +12,7 @@ import type { Construct } from "constructs";
 import type { FeatureRoutes } from "#shared/http/routes.ts";
 import type { DeployConfig } from "../config.ts";
 import { CollabryFunction, type CollabryFunctionProps, lambdaArchitecture } from "../constructs/collabry-function.ts";
+import { type ParsedContent, parserBundling } from "../constructs/document-parsers.ts";
 import { FaissLayer } from "../constructs/faiss-layer.ts";
 import { type ApiRoute, FeatureApi } from "../constructs/feature-api.ts";
 import { IngestWorker } from "../constructs/ingest-worker.ts";
@@ -117,6 +118,7 @@ export class ApiStack extends Stack {
         namedSecrets: profile.secrets,
         memoryMb: sizing.memoryMb ?? profile.memoryMb,
         usesModel: profile.usesModel,
+        parses: profile.parses,
       };
       const pascal = toPascal(feature);
       const buffered = featureRoutes.some((route) => !route.streaming)
@@ -241,6 +243,7 @@ export class ApiStack extends Stack {
       description: `Collabry ${spec.name} (${spec.handler})`,
       projectRoot: this.props.projectRoot,
       depsLockFilePath: join(this.props.projectRoot, "package-lock.json"),
+      ...(spec.parses ? { bundling: parserBundling(spec.parses, lambdaArchitecture(config.architecture)) } : {}),
       ...network,
     };
   }
@@ -276,6 +279,8 @@ interface FunctionSpec {
   memoryMb: number;
   timeoutSeconds: number;
   usesModel: boolean;
+  /** Its parsers are installed beside the bundle. */
+  parses?: ParsedContent | undefined;
 }
 
 function toPascal(name: string): string {
