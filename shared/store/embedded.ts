@@ -240,7 +240,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     const end = options.limit ? skip + options.limit : undefined;
     docs = docs.slice(skip, end);
     const projection = options.projection;
-    return docs.map((doc) => (projection ? project(doc, projection) : structuredClone(doc)));
+    return docs.map((doc) => (projection ? project(doc, projection) : copyDoc(doc)));
   }
 
   function upsertDoc(s: CollectionState, filter: Filter, update: Update): Doc {
@@ -254,7 +254,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
   }
 
   function updatedCopy(s: CollectionState, original: Doc, update: Update): { doc: Doc; modified: boolean } {
-    const doc = structuredClone(original);
+    const doc = copyDoc(original);
     const modified = applyUpdate(doc, update, false);
     if (doc._id !== original._id) throw new Error("_id is immutable");
     if (modified) checkUnique(s, doc);
@@ -274,7 +274,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     }
     return {
       async insertOne(input) {
-        const doc = structuredClone(input) as Doc;
+        const doc = copyDoc(input as Doc);
         if (doc._id === undefined) doc._id = new ObjectId().toHexString();
         const id = doc._id;
         if (typeof id !== "string") throw new Error("_id must be a string");
@@ -333,11 +333,11 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
           if (!target) {
             if (!options.upsert) return { changes: [], result: null };
             const doc = upsertDoc(s, filter, update);
-            const result = options.returnDocument === "before" ? null : (structuredClone(doc) as T);
+            const result = options.returnDocument === "before" ? null : (copyDoc(doc) as T);
             return { changes: [{ op: "put", doc }], result };
           }
           const { doc, modified } = updatedCopy(s, target, update);
-          const result = structuredClone(options.returnDocument === "before" ? target : doc) as T;
+          const result = copyDoc(options.returnDocument === "before" ? target : doc) as T;
           return { changes: modified ? [{ op: "put", doc }] : [], result };
         });
       },
@@ -479,6 +479,34 @@ function groupFsync(databaseFile: string, fsync: Fsync): { flush: () => Promise<
   };
 }
 
+/** Nesting past which a value is left to structuredClone (MongoDB itself stops at 100 levels). */
+const MAX_COPY_DEPTH = 128;
+
+function copyValue(value: unknown, depth: number): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (depth > MAX_COPY_DEPTH) return structuredClone(value);
+  if (Array.isArray(value)) {
+    const copy = new Array<unknown>(value.length);
+    for (let index = 0; index < value.length; index += 1) copy[index] = copyValue(value[index], depth + 1);
+    return copy;
+  }
+  if (value instanceof Date) return new Date(value.getTime());
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return structuredClone(value);
+  const copy: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) copy[key] = copyValue(field, depth + 1);
+  return copy;
+}
+
+/**
+ * A deep copy of a document, so callers never share objects with the cache: stored documents are
+ * plain objects, arrays, Dates and scalars, copied directly (several times faster than
+ * structuredClone on the chat path's message lists); anything else goes through structuredClone.
+ */
+function copyDoc(doc: Doc): Doc {
+  return copyValue(doc, 0) as Doc;
+}
+
 function parseDoc(text: string): Doc {
   return EJSON.parse(text, { relaxed: true }) as Doc;
 }
@@ -598,6 +626,8 @@ function candidates(s: CollectionState, filter: Filter): Iterable<Doc> {
     const doc = s.docs.get(id);
     return doc ? [doc] : [];
   }
+  // The narrowest of the filter's equalities (a session's messages, not all of its owner's).
+  let best: { ids: Set<string> | undefined; other: Set<string>; size: number } | undefined;
   for (const [field, condition] of Object.entries(filter)) {
     if (field.startsWith("$") || field.includes(".")) continue;
     const value = equalityString(condition);
@@ -608,7 +638,13 @@ function candidates(s: CollectionState, filter: Filter): Iterable<Doc> {
       for (const [docId, doc] of s.docs) indexHash(index, field, doc, docId);
       s.hashIndexes.set(field, index);
     }
-    const ids = [...(index.byValue.get(value) ?? []), ...index.other];
+    const ids = index.byValue.get(value);
+    const size = (ids?.size ?? 0) + index.other.size;
+    if (best === undefined || size < best.size) best = { ids, other: index.other, size };
+  }
+  if (best !== undefined) {
+    const index = best;
+    const ids = [...(index.ids ?? []), ...index.other];
     // Keep natural (insertion) order, as a full scan would.
     const docs: Doc[] = [];
     for (const docId of ids) {
@@ -698,13 +734,16 @@ function sortDocs(docs: Doc[], sort: Sort): Doc[] {
     keys.every(([field]) => !field.includes(".")) &&
     docs.every((doc) => keys.every(([field]) => sortRank(doc[field]) !== undefined));
   if (!plain) return new Query({}, {}).find<Doc>(docs).sort(sort).all();
-  return [...docs].sort((a, b) => {
-    for (const [field, direction] of keys) {
-      const order = compareScalars(a[field], b[field]);
-      if (order !== 0) return order * direction;
+  // Each document's keys are read once, not once per comparison.
+  const rows = docs.map((doc) => ({ doc, values: keys.map(([field]) => doc[field]) }));
+  rows.sort((a, b) => {
+    for (let index = 0; index < keys.length; index += 1) {
+      const order = compareScalars(a.values[index], b.values[index]);
+      if (order !== 0) return order * (keys[index]?.[1] ?? 1);
     }
     return 0;
   });
+  return rows.map((row) => row.doc);
 }
 
 function project(doc: Doc, projection: Record<string, 1>): Doc {

@@ -216,6 +216,28 @@ export function describeDocumentStoreContract(name: string, open: OpenStore): vo
         expect(again?.title).toBe("Original");
         expect(again?.tags).toEqual(["a"]);
       });
+
+      it("copies nested values and dates both ways: the inserted object and returned ones stay apart from the store", async () => {
+        // Prepare
+        type Nested = { _id: string; meta: { pages: number[]; at: Date }; list: Array<{ k: string }> };
+        const records = store.collection<Nested>("nested_records");
+        const input: Nested = { _id: "n1", meta: { pages: [1, 2], at: day(1) }, list: [{ k: "x" }] };
+        await records.insertOne(input);
+        input.meta.pages.push(3);
+        input.meta.at.setUTCFullYear(1999);
+        input.list[0] = { k: "changed" };
+        const found = await records.findOne({ _id: "n1" });
+        if (!found) throw new Error("inserted document not found");
+        found.meta.at.setUTCFullYear(2000);
+        found.list.push({ k: "mutated" });
+
+        // Act
+        const again = await records.findOne({ _id: "n1" });
+
+        // Assess
+        expect(again).toEqual({ _id: "n1", meta: { pages: [1, 2], at: day(1) }, list: [{ k: "x" }] });
+        expect(again?.meta.at).toBeInstanceOf(Date);
+      });
     });
 
     describe("updates", () => {
