@@ -3,7 +3,11 @@
 // invokes it: bundle size, import time, first and second invocation, peak RSS. A feature function
 // builds its app during Lambda's init (the handler module awaits shared/http/lambda.ts `warm`), so its
 // import includes the composition (config, store, parts, routes) and its first invocation is the
-// request itself; init (import + first invocation) covers the same work as before.
+// request itself; init (import + first invocation) covers the same work as before. Functions the
+// stack gives a model (profile.usesModel) get one here too: a loopback OpenAI-compatible stub
+// (test/support/stub-llm.ts) as LLM_BASE_URL and EMBEDDINGS_MODEL, so their init loads and builds
+// the LangChain chat and embeddings clients as deployed (before 2026-11-28 they ran the offline
+// engine and the local embedder, which left that load out of the figure).
 // Usage: npm run bench:cold-start [-- --keep] [-- --runs N] [-- --only a,b]
 //   --keep leaves the temporary folder for inspection; --runs N (default 3) cold-starts each function
 //   N times in fresh processes and reports the run with the median init, because one cold start on a
@@ -22,6 +26,7 @@ import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
 import { parserNodeModules } from "#infra/lib/constructs/document-parsers.ts";
 import { profileFor } from "#infra/lib/features.ts";
 import { signDevToken } from "#infra/local/dev-secret.ts";
+import { startStubLlm } from "#test/support/stub-llm.ts";
 import { ALL_FEATURES_ENTRY_SOURCE, EMPTY_HANDLER_SOURCE } from "./cold-start/baselines.ts";
 import { cdkEsbuildOptions, EMBEDDED_STORE_EXTERNALS } from "./cold-start/bundle-options.ts";
 import { checkCdkParity } from "./cold-start/cdk-parity.ts";
@@ -242,7 +247,12 @@ async function linkRuntimeModules(dir: string, withLayer: boolean, installed: re
   }
 }
 
-function lambdaEnvironment(unit: Unit, taskRoot: string, dataDir: string): Record<string, string> {
+function lambdaEnvironment(
+  unit: Unit,
+  taskRoot: string,
+  dataDir: string,
+  modelBaseUrl?: string,
+): Record<string, string> {
   const functionName = `collabry-bench-${unit.name.replace(/[^a-z0-9-]/g, "-")}`;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -279,6 +289,10 @@ function lambdaEnvironment(unit: Unit, taskRoot: string, dataDir: string): Recor
     });
   }
   if (unit.config === "lambda-embedded-store") Object.assign(env, { RUNTIME: "local", DATA_DIR: dataDir });
+  // What infra/lib/stacks/api-stack.ts sets for a model caller, pointed at the loopback stub.
+  if (unit.config === "lambda-embedded-store" && unit.usesModel && modelBaseUrl) {
+    Object.assign(env, { LLM_BASE_URL: modelBaseUrl, LLM_MODEL: "stub-model", EMBEDDINGS_MODEL: "stub-embeddings" });
+  }
   return env;
 }
 
@@ -387,6 +401,7 @@ async function main(): Promise<void> {
   const dataDir = join(work, "data");
   await mkdir(join(work, "probes"), { recursive: true });
   await mkdir(dataDir, { recursive: true });
+  const model = await startStubLlm();
   try {
     const probe = join(work, "probe.mjs");
     await build({
@@ -459,6 +474,7 @@ async function main(): Promise<void> {
       exportName: "handler",
       streaming: false,
       layer: false,
+      usesModel: false,
       memoryMb: 512,
       config,
       informational: true,
@@ -506,7 +522,8 @@ async function main(): Promise<void> {
         invocations: unit.invocations(state),
         resultFile: join(work, "probes", `${slug}.result.json`),
       };
-      const env = lambdaEnvironment(unit, runnableBundle.dir, dataDir);
+      const env = lambdaEnvironment(unit, runnableBundle.dir, dataDir, model.baseUrl);
+      if (unit.modelTokens) model.setBehaviour({ tokens: unit.modelTokens });
       const outcomes: Array<Awaited<ReturnType<typeof runProbe>>> = [];
       const unitRuns = unit.name === "ingest-worker" ? 1 : runs;
       for (let run = 0; run < unitRuns; run++) {
@@ -713,7 +730,7 @@ async function main(): Promise<void> {
       configs: {
         aws: "Lambda environment, RUNTIME=aws (detected), JWT_SECRET_KEY set, MONGO_URI set but never contacted",
         "lambda-embedded-store":
-          "Lambda environment with RUNTIME=local: embedded store in a temp DATA_DIR, filesystem blobs, in-process queue, offline chat model, local embedder; metrics disabled",
+          "Lambda environment with RUNTIME=local: embedded store in a temp DATA_DIR, filesystem blobs, in-process queue; functions with a model (profile.usesModel) get chat and embeddings from a loopback OpenAI-compatible stub, the others the offline engine and local embedder; metrics disabled",
         "aws-unreachable-mongo": "RUNTIME=aws with MONGO_URI on a closed port (informational)",
       },
       runtime_modules:
@@ -747,6 +764,7 @@ async function main(): Promise<void> {
     await writeFile(RESULTS_FILE, `${json}\n`);
     process.stdout.write(`${json}\n`);
   } finally {
+    await model.close();
     if (keep) process.stderr.write(`kept ${work}\n`);
     else await rm(work, { recursive: true, force: true });
   }

@@ -36,6 +36,14 @@ export interface Unit {
   exact?: boolean;
   /** The faiss layer is attached (profile.usesVectorIndex): faiss-node resolves. */
   layer: boolean;
+  /**
+   * The stack gives the function a chat and embeddings model (profile.usesModel): the runnable bundles
+   * get a loopback OpenAI-compatible stub in its place, so their init loads the model clients as
+   * the deployed function's does.
+   */
+  usesModel: boolean;
+  /** What the stub model answers this function with (tokens; structured features need valid JSON). */
+  modelTokens?: string[];
   memoryMb: number;
   config: ConfigMode;
   informational: boolean;
@@ -61,6 +69,37 @@ const MORE_MATERIAL =
 
 /** Enough repeated key terms for the offline quiz generator. */
 const QUIZ_MATERIAL = `${MATERIAL} ${MORE_MATERIAL}`;
+
+/** The stub model's answers: prose, except where a feature validates the model's JSON. */
+const PROSE_ANSWER = ["RuBisCO ", "fixes ", "carbon ", "dioxide ", "in ", "the ", "Calvin ", "cycle."];
+const MODEL_ANSWERS: Record<string, string[]> = {
+  quiz: [
+    JSON.stringify({
+      questions: ["RuBisCO", "chlorophyll", "the stroma"].map((answer, index) => ({
+        question: ["Which enzyme fixes carbon dioxide?", "What absorbs photons?", "Where does the Calvin cycle run?"][
+          index
+        ],
+        options: [answer, ...["NADPH", "oxygen", "water"]],
+        answer,
+        explanation: `The material names ${answer}.`,
+      })),
+    }),
+  ],
+  mindmap: [
+    JSON.stringify({
+      root: {
+        label: "Photosynthesis",
+        children: [
+          {
+            label: "Light-dependent reactions",
+            children: [{ label: "Thylakoid membranes" }, { label: "Water splitting" }],
+          },
+          { label: "Calvin cycle", children: [{ label: "Carbon dioxide fixation" }, { label: "Three-carbon sugars" }] },
+        ],
+      },
+    }),
+  ],
+};
 
 function jsonField(body: string | undefined, field: string): string | undefined {
   if (!body) return undefined;
@@ -202,6 +241,7 @@ export function buildPlan(): Unit[] {
       exportName: "handler",
       streaming: false,
       layer: false,
+      usesModel: false,
       memoryMb: AUTHORIZER_PROFILE.memoryMb,
       config: "aws",
       informational: false,
@@ -217,7 +257,14 @@ export function buildPlan(): Unit[] {
   for (const { feature, routes } of features) {
     const { profile } = profileFor(feature);
     const entry = `functions/${feature}/handler.ts`;
-    const common = { bundle: feature, entry, layer: profile.usesVectorIndex, memoryMb: profile.memoryMb };
+    const common = {
+      bundle: feature,
+      entry,
+      layer: profile.usesVectorIndex,
+      usesModel: profile.usesModel,
+      ...(profile.usesModel ? { modelTokens: MODEL_ANSWERS[feature] ?? PROSE_ANSWER } : {}),
+      memoryMb: profile.memoryMb,
+    };
     if (routes.some((route) => !route.streaming)) {
       const buffered: Unit = {
         ...common,
@@ -253,6 +300,7 @@ export function buildPlan(): Unit[] {
     streaming: false,
     exact: true,
     layer: profileFor("meta").profile.usesVectorIndex,
+    usesModel: false,
     memoryMb: profileFor("meta").profile.memoryMb,
     config: "aws-unreachable-mongo",
     informational: true,
@@ -315,6 +363,8 @@ function workerUnit(): Unit {
     exportName: "handler",
     streaming: false,
     layer: INGEST_WORKER_PROFILE.usesVectorIndex,
+    usesModel: INGEST_WORKER_PROFILE.usesModel,
+    modelTokens: PROSE_ANSWER,
     memoryMb: INGEST_WORKER_PROFILE.memoryMb,
     config: "lambda-embedded-store",
     informational: false,
