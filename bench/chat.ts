@@ -8,6 +8,9 @@
 // to refuse), so every check on the path before the model call is exercised. The baseline, in
 // the same run and against the same stub, is bench/chat/proxy-floor.ts: a bare Node http server
 // that relays the stub's tokens as SSE with no engine work — the floor of Node + loopback + SSE.
+// Beside latency, each level reports the server's main-thread CPU per stream (from
+// /proc/<pid>/task/<pid>/schedstat): every request of the engine is served on that one thread, so
+// CPU per stream × streams per second says how close a level runs to saturating it.
 //
 // Usage: npm run bench:chat [-- --seconds 10]   (seconds per concurrency level and server)
 import { randomBytes } from "node:crypto";
@@ -20,7 +23,7 @@ import { signDevToken } from "#infra/local/dev-secret.ts";
 import { baseEnv, parseReady, REPO_ROOT, startEngine, startStub } from "../scripts/load/children.ts";
 import { engineClient, LoadRecorder } from "../scripts/load/client.ts";
 import { REALISTIC_STUB } from "../scripts/load/options.ts";
-import { type ChildHandle, spawnReadyChild } from "../scripts/load/processes.ts";
+import { type ChildHandle, type ProcessSample, sampleProcess, spawnReadyChild } from "../scripts/load/processes.ts";
 import { timeToFirstToken } from "../scripts/load/report.ts";
 import { type StubTiming, TIMINGS_PATH } from "../scripts/load/stub-protocol.ts";
 import type { StreamSample } from "../scripts/load/users.ts";
@@ -39,6 +42,17 @@ interface Level {
   concurrency: number;
   loadAverage1m: number;
   streams: StreamSample[];
+  /** The server's main thread over the level: seconds on a CPU and seconds waiting for one. */
+  mainThread: { onCpuS: number; runQueueWaitS: number } | undefined;
+}
+
+/** The main-thread schedule of `pid` between two samples (undefined without schedstats). */
+function mainThreadDelta(before: ProcessSample | undefined, after: ProcessSample | undefined): Level["mainThread"] {
+  if (!before?.mainThread || !after?.mainThread) return undefined;
+  return {
+    onCpuS: after.mainThread.onCpuS - before.mainThread.onCpuS,
+    runQueueWaitS: after.mainThread.runQueueWaitS - before.mainThread.runQueueWaitS,
+  };
 }
 
 function log(message: string): void {
@@ -124,7 +138,11 @@ async function drive(
   return streams;
 }
 
-function overheadFigures(levels: Level[], timings: StubTiming[]): { figures: Figure[]; detail: unknown[] } {
+function overheadFigures(
+  levels: Level[],
+  timings: StubTiming[],
+  seconds: number,
+): { figures: Figure[]; detail: unknown[] } {
   const figures: Figure[] = [];
   const detail: unknown[] = [];
   for (const concurrency of CONCURRENCY) {
@@ -135,8 +153,28 @@ function overheadFigures(levels: Level[], timings: StubTiming[]): { figures: Fig
     const { samples: _floorSamples, ...floorReport } = timeToFirstToken(floor.streams, timings);
     const failed = (streams: StreamSample[]) =>
       streams.filter((stream) => stream.outcome !== 200 || !stream.sawDone || stream.errorEvent).length;
+    const cpuPerStreamMs = (level: Level) =>
+      level.mainThread && level.streams.length > 0
+        ? round((level.mainThread.onCpuS * 1000) / level.streams.length, 2)
+        : undefined;
+    const engineCpu = cpuPerStreamMs(engine);
+    const floorCpu = cpuPerStreamMs(floor);
+    if (engineCpu !== undefined && floorCpu !== undefined) {
+      figures.push(
+        figure({
+          id: `chat.main_thread_cpu_per_stream.c${concurrency}_ms`,
+          label: `chat main-thread CPU per stream, ${concurrency} concurrent stream${concurrency > 1 ? "s" : ""}`,
+          unit: "ms",
+          value: engineCpu,
+          better: "lower",
+          baseline: { label: "bare Node SSE proxy of the stub", value: floorCpu },
+          note: `${engine.streams.length} streams; main thread busy ${round((engine.mainThread?.onCpuS ?? 0) / seconds, 2)} s/s, waiting for a core ${round((engine.mainThread?.runQueueWaitS ?? 0) / seconds, 2)} s/s`,
+        }),
+      );
+    }
     detail.push({
       concurrency,
+      main_thread: { engine: engine.mainThread, floor: floor.mainThread },
       load_average_1m: { engine: engine.loadAverage1m, floor: floor.loadAverage1m },
       engine: { streams: engine.streams.length, failed: failed(engine.streams), ...engineReport },
       floor: { streams: floor.streams.length, failed: failed(floor.streams), ...floorReport },
@@ -200,18 +238,20 @@ async function main(): Promise<void> {
     const levels: Level[] = [];
     for (const concurrency of CONCURRENCY) {
       // The floor first, then the engine, at each level: both see the machine in the same state.
-      for (const [server, url] of [
-        ["floor", floor.ready.url],
-        ["engine", engine.ready.url],
+      for (const [server, url, pid] of [
+        ["floor", floor.ready.url, floor.pid],
+        ["engine", engine.ready.url, engine.pid],
       ] as const) {
         const loadAverage1m = round(loadavg()[0] ?? 0, 2);
+        const before = sampleProcess(pid);
         const streams = await drive(url, server, users, concurrency, seconds, `c${concurrency}`);
-        levels.push({ server, concurrency, loadAverage1m, streams });
+        const mainThread = mainThreadDelta(before, sampleProcess(pid));
+        levels.push({ server, concurrency, loadAverage1m, streams, mainThread });
         log(`${server} c${concurrency}: ${streams.length} streams (load average ${loadAverage1m})`);
       }
     }
     const timings = (await (await fetch(`${stub.ready.baseUrl}${TIMINGS_PATH}`)).json()) as StubTiming[];
-    const { figures, detail } = overheadFigures(levels, timings);
+    const { figures, detail } = overheadFigures(levels, timings, seconds);
     const report = {
       benchmark: "chat",
       generated_at: startedAt.toISOString(),
