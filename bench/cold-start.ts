@@ -72,6 +72,8 @@ interface UnitReport {
   second_invoke_ms: number | null;
   first_chunk_ms?: number | null;
   init_ms: number | null;
+  /** CPU time (user + system) of the import and the first invocation: steadier than wall time on a loaded machine. */
+  init_cpu_ms: number | null;
   peak_rss_mb: number | null;
   statuses: Array<number | string>;
   invocations: Array<{ label: string; status: number | string; ms: number; first_chunk_ms?: number; error?: string }>;
@@ -360,6 +362,11 @@ function report(unit: Unit, bundle: BundleInfo, result: ProbeResult | undefined,
     second_invoke_ms: round(second?.ms),
     ...(unit.streaming ? { first_chunk_ms: round(first?.first_chunk_ms) } : {}),
     init_ms: round(initMs),
+    init_cpu_ms: round(
+      result?.import_cpu_ms !== undefined && first?.cpu_ms !== undefined
+        ? result.import_cpu_ms + first.cpu_ms
+        : undefined,
+    ),
     peak_rss_mb: round(result?.peak_rss_mb),
     statuses,
     invocations: (result?.invocations ?? []).map((invocation) => ({
@@ -553,7 +560,7 @@ async function main(): Promise<void> {
       if (unitReport.error || !unitReport.pass.answered) unitReport.log_tail = outcome.logTail;
       reports.push(unitReport);
       process.stderr.write(
-        `${unit.name}: import ${unitReport.import_ms} ms, first ${unitReport.first_invoke_ms} ms (init of each run ${unitReport.init_runs_ms.join(" / ")} ms), statuses ${unitReport.statuses.join(",")}${unitReport.error ? `, error ${unitReport.error}` : ""}\n`,
+        `${unit.name}: import ${unitReport.import_ms} ms, first ${unitReport.first_invoke_ms} ms (init of each run ${unitReport.init_runs_ms.join(" / ")} ms, CPU ${unitReport.init_cpu_ms} ms), statuses ${unitReport.statuses.join(",")}${unitReport.error ? `, error ${unitReport.error}` : ""}\n`,
       );
     }
 
@@ -646,7 +653,7 @@ async function main(): Promise<void> {
           better: "lower",
           baseline: { label: "empty handler (floor)", value: floor?.init_ms },
           target: { op: "<=", value: MAX_INIT_MS },
-          note: `median of ${entry.init_runs_ms?.length ?? 1} cold starts (${entry.init_runs_ms?.join(" / ") ?? "n/a"} ms): import ${entry.import_ms} ms + first ${entry.first_invoke_ms} ms; load ${entry.load_1m}; all-features bundle init ${before?.init_ms ?? "n/a"} ms`,
+          note: `median of ${entry.init_runs_ms?.length ?? 1} cold starts (${entry.init_runs_ms?.join(" / ") ?? "n/a"} ms): import ${entry.import_ms} ms + first ${entry.first_invoke_ms} ms (CPU ${entry.init_cpu_ms} ms); load ${entry.load_1m}; all-features bundle init ${before?.init_ms ?? "n/a"} ms`,
         }),
         figure({
           id: `cold_start.${entry.function}.peak_rss_mb`,

@@ -79,13 +79,20 @@ function bodyOf(result: unknown): string | undefined {
   return body.slice(0, BODY_LIMIT);
 }
 
+/** CPU time (user + system) since `since`, in milliseconds. */
+function cpuMsSince(since: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / 1000;
+}
+
 async function invokeBuffered(fn: Callable, label: string, event: unknown, index: number): Promise<InvocationResult> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   try {
     const result = await fn(event, lambdaContext(`bench-${index}`));
     const ms = performance.now() - started;
     const body = bodyOf(result);
-    return { label, ms, status: statusOf(result), ...(body === undefined ? {} : { body }) };
+    return { label, ms, cpu_ms: cpuMsSince(cpu), status: statusOf(result), ...(body === undefined ? {} : { body }) };
   } catch (error) {
     return { label, ms: performance.now() - started, status: "error", error: describeError(error) };
   }
@@ -107,6 +114,7 @@ async function invokeStreaming(fn: Callable, label: string, event: unknown, inde
     },
   });
   const finished = new Promise<void>((resolve) => sink.on("finish", () => resolve()));
+  const cpu = process.cpuUsage();
   try {
     await fn(event, sink, lambdaContext(`bench-${index}`));
     await finished;
@@ -114,6 +122,7 @@ async function invokeStreaming(fn: Callable, label: string, event: unknown, inde
     return {
       label,
       ms: performance.now() - started,
+      cpu_ms: cpuMsSince(cpu),
       status: streamStatus ?? "no-metadata",
       body: body.slice(0, BODY_LIMIT),
       chunks: chunks.length,
@@ -127,10 +136,12 @@ async function invokeStreaming(fn: Callable, label: string, event: unknown, inde
 async function main(): Promise<ProbeResult> {
   const result: ProbeResult = { node: process.version, invocations: [], peak_rss_mb: 0 };
   const importStarted = performance.now();
+  const importCpu = process.cpuUsage();
   let exported: unknown;
   try {
     const module = (await import(pathToFileURL(spec.bundle).href)) as Record<string, unknown>;
     result.import_ms = performance.now() - importStarted;
+    result.import_cpu_ms = cpuMsSince(importCpu);
     exported = module[spec.exportName];
   } catch (error) {
     result.import_ms = performance.now() - importStarted;

@@ -27,6 +27,8 @@ export interface InvocationResult {
   /** The response body (truncated), for the parent to pick ids from and for diagnosis. */
   body?: string;
   error?: string;
+  /** CPU time (user + system) of the process during the invocation: less sensitive to other load than `ms`. */
+  cpu_ms?: number;
   /** Streaming only: time from the call to the first body chunk. */
   first_chunk_ms?: number;
   chunks?: number;
@@ -35,6 +37,8 @@ export interface InvocationResult {
 export interface ProbeResult {
   node: string;
   import_ms?: number;
+  /** CPU time (user + system) of the import. */
+  import_cpu_ms?: number;
   import_error?: string;
   invocations: InvocationResult[];
   /** process.resourceUsage().maxRSS (kilobytes) in MB, read after the last invocation. */
