@@ -1,7 +1,12 @@
 // The part of zod the engine's own modules use, re-exported by name so that a bundle keeps only
 // these functions (see zod.ts). Add a name here when a module needs one.
+//
+// From "zod/v4", the entry LangChain and the OpenAI SDK import: where the ingestion worker loads
+// them with `import()`, esbuild initialises zod lazily through that module, and a named import of
+// zod's root entry (declared free of side effects) would then reach zod's classes before their
+// initialisation ran ("ZodString is not a constructor" when config.ts builds its schema).
 
-export type { infer, input, output, ZodError, ZodType } from "zod";
+export type { infer, input, output, ZodError, ZodType } from "zod/v4";
 export {
   array,
   boolean,
@@ -19,4 +24,4 @@ export {
   string,
   union,
   url,
-} from "zod";
+} from "zod/v4";
