@@ -106,9 +106,13 @@ const benchAdapters: Plugin = {
   },
 };
 
-/** The packages the CDK installs beside a bundle (left external by esbuild): the document parsers. */
+/**
+ * The packages the CDK installs beside a bundle (left external by esbuild): the document parsers.
+ * The all-features baseline reads documents too, so it leaves them beside it like the worker.
+ */
 function installedBeside(bundle: string): readonly string[] {
-  return parserNodeModules(bundle === "ingest-worker" ? "documents" : profileFor(bundle).profile.parses);
+  const parsesDocuments = bundle === "ingest-worker" || bundle === "all-features";
+  return parserNodeModules(parsesDocuments ? "documents" : profileFor(bundle).profile.parses);
 }
 
 /** Bytes of the files under `dir`, nested node_modules left to installedBytes. */
@@ -451,10 +455,13 @@ async function main(): Promise<void> {
     );
     const allFeatures = { source: ALL_FEATURES_ENTRY_SOURCE, name: "all-features.ts" };
     const allFeaturesExact = withAllFeatures
-      ? await bundleEntry("all-features", allFeatures, join(work, "bundles-cdk"))
+      ? await bundleEntry("all-features", allFeatures, join(work, "bundles-cdk"), installedBeside("all-features"))
       : undefined;
     const allFeaturesRunnable = withAllFeatures
-      ? await bundleEntry("all-features", allFeatures, join(work, "bundles"), EMBEDDED_STORE_EXTERNALS)
+      ? await bundleEntry("all-features", allFeatures, join(work, "bundles"), [
+          ...EMBEDDED_STORE_EXTERNALS,
+          ...installedBeside("all-features"),
+        ])
       : undefined;
     for (const [name, info] of exact) {
       process.stderr.write(

@@ -2,7 +2,7 @@
 // NodejsFunction, which turns them into an esbuild command line; only EXTERNAL_MODULES is exported,
 // so the rest is mirrored here and `checkCdkParity` proves the mirror by bundling through the CDK.
 import type { BuildOptions } from "esbuild";
-import { EXTERNAL_MODULES } from "#infra/lib/constructs/collabry-function.ts";
+import { BUNDLE_ALIASES, EXTERNAL_MODULES } from "#infra/lib/constructs/collabry-function.ts";
 
 /** The banner of infra/lib/constructs/collabry-function.ts (ESM output meeting require()). */
 export const CDK_BANNER =
@@ -11,7 +11,8 @@ export const CDK_BANNER =
 /**
  * What NodejsFunction runs for a CollabryFunction: `esbuild --bundle <entry> --target=node22
  * --platform=node --format=esm --outfile=<dir>/index.mjs --minify --sourcemap
- * --sources-content=false --external:<each> --banner:js=<banner> --main-fields=module,main`,
+ * --sources-content=false --external:<each> --banner:js=<banner> --main-fields=module,main
+ * --alias:<each>`,
  * from the project root.
  */
 export function cdkEsbuildOptions(
@@ -32,6 +33,7 @@ export function cdkEsbuildOptions(
     sourcemap: true,
     sourcesContent: false,
     external: [...EXTERNAL_MODULES, ...extraExternals],
+    alias: { ...BUNDLE_ALIASES },
     banner: { js: CDK_BANNER },
     mainFields: ["module", "main"],
     logLevel: "silent",

@@ -34,6 +34,8 @@ const entries: Record<string, string> = {
 const inputs = new Map<string, string[]>();
 /** External imports other than node builtins, as `path kind`. */
 const externals = new Map<string, string[]>();
+/** Every bundled module with the modules it imports (resolved paths). */
+let imports: Record<string, string[]> = {};
 
 beforeAll(async () => {
   // One build for every entry: the graphs share most modules.
@@ -51,6 +53,9 @@ beforeAll(async () => {
     sourcemap: false,
   });
   const metafile = result.metafile as Metafile;
+  imports = Object.fromEntries(
+    Object.entries(metafile.inputs).map(([input, { imports: imported }]) => [input, imported.map(({ path }) => path)]),
+  );
   for (const output of Object.values(metafile.outputs)) {
     const name = Object.entries(entries).find(([, entry]) => entry === output.entryPoint)?.[0];
     if (name) {
@@ -133,6 +138,19 @@ describe("function bundles", () => {
     // Assess: English (the default messages) only, and zod's schemas still there.
     expect(zod.length).toBeGreaterThan(0);
     expect(locales).toEqual(["node_modules/zod/v4/locales/en.js"]);
+  });
+
+  it("parse URLs with Node's own URL: whatwg-url and its Unicode tables are in no function", () => {
+    // Act
+    const shimImporters = Object.keys(imports).filter((input) =>
+      imports[input]?.includes("shared/store/whatwg-url.ts"),
+    );
+
+    // Assess: only MongoDB's connection-string parser imported whatwg-url.
+    for (const name of Object.keys(entries)) {
+      expect(containing(name, ["node_modules/whatwg-url/", "node_modules/tr46/"]), name).toEqual([]);
+    }
+    expect(shimImporters).toEqual(["node_modules/mongodb-connection-string-url/lib/index.js"]);
   });
 
   it("leave the faiss layer's native module to the layer", () => {

@@ -21,6 +21,13 @@ export function lambdaArchitecture(name: "x86_64" | "arm64"): lambda.Architectur
  */
 export const EXTERNAL_MODULES = ["@aws-sdk/*", "faiss-node", "@napi-rs/canvas"];
 
+/**
+ * Packages replaced in every bundle (esbuild's alias), the replacement relative to the project root
+ * where esbuild runs. whatwg-url: Node's own WHATWG URL instead of a second implementation and its
+ * Unicode tables (see shared/store/whatwg-url.ts).
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = { "whatwg-url": "./shared/store/whatwg-url.ts" };
+
 export interface CollabryFunctionProps extends Omit<NodejsFunctionProps, "entry"> {
   /** Absolute path of the handler module (functions/<feature>/handler.ts). */
   readonly entry: string;
@@ -63,6 +70,9 @@ export class CollabryFunction extends NodejsFunction {
         sourcesContent: false,
         mainFields: ["module", "main"],
         externalModules: EXTERNAL_MODULES,
+        esbuildArgs: Object.fromEntries(
+          Object.entries(BUNDLE_ALIASES).map(([name, path]) => [`--alias:${name}`, path]),
+        ),
         // ESM output still meets CommonJS dependencies that call require(): give them one.
         banner:
           "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
