@@ -10,7 +10,7 @@ import type { Embedder } from "../embeddings/embeddings.ts";
 import { ExtractionError } from "../extraction/errors.ts";
 import type { DocumentPages, ExtractedPage, ExtractionLimits } from "../extraction/types.ts";
 import type { Logger } from "../observability/logger.ts";
-import { createShardBuilder } from "../vector-index/shard.ts";
+import { createShardBuilder, type ShardBuilder } from "../vector-index/shard.ts";
 import { type StoredChunk, shardFiles } from "./layout.ts";
 
 export { type StoredChunk, shardFiles } from "./layout.ts";
@@ -74,12 +74,16 @@ export async function ingestDocument(deps: IngestionDeps, job: IngestJob): Promi
   // shard and serialised, then dropped, so a long document never holds all its page texts, chunks
   // and vectors at once.
   const chunker = createChunker({ sourceId: record.source_id });
-  const shard = createShardBuilder(deps.embedder.dimensions);
+  // Built with the first vectors: an OpenAI-compatible embedder learns its dimensions from its first
+  // answer (0 before it), which in a fresh worker is this document's first batch.
+  let shard: ShardBuilder | undefined;
   const stored = storedChunksWriter();
   const batchSize = deps.embedBatchSize ?? 128;
   let batch: Chunk[] = [];
   const embedBatch = async () => {
-    shard.add(await deps.embedder.embed(batch.map((chunk) => chunk.text)));
+    const vectors = await deps.embedder.embed(batch.map((chunk) => chunk.text));
+    shard ??= createShardBuilder(deps.embedder.dimensions || (vectors[0]?.length ?? 0));
+    shard.add(vectors);
     stored.add(batch);
     batch = [];
   };
@@ -107,7 +111,7 @@ export async function ingestDocument(deps: IngestionDeps, job: IngestJob): Promi
     await pages.return?.();
     await document.close();
   }
-  if (stored.count === 0) return fail("No readable text was found in this file.");
+  if (stored.count === 0 || !shard) return fail("No readable text was found in this file.");
 
   // Blobs first, record last: until the conditional update below, nothing points at them.
   await deps.blobs.put(files.chunks, stored.bytes(), { contentType: "application/json" });

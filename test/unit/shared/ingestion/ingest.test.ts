@@ -110,6 +110,34 @@ describe("ingestDocument: pages streamed through chunking and embedding", () => 
     expect(shard.search(query ?? new Float32Array(), 1)[0]?.index).toBe(stored.length - 1);
   });
 
+  it("ingests with an embedder that learns its dimensions from its first answer, as a fresh OpenAI-compatible one does", async () => {
+    // Prepare
+    const pdf = await makeTextPdf(pageTexts(2));
+    const record = await upload(pdf);
+    const local = createLocalEmbedder();
+    let learned = 0;
+    const embedder: Embedder = {
+      model: "remote-embeddings",
+      get dimensions() {
+        return learned;
+      },
+      embed: async (texts) => {
+        const vectors = await local.embed(texts);
+        learned = vectors[0]?.length ?? learned;
+        return vectors;
+      },
+    };
+
+    // Act
+    const outcome = await ingestDocument(deps({ embedder }), { userId: USER, documentId: record._id });
+
+    // Assess
+    const ready = await records.find(USER, record._id);
+    expect(outcome).toBe("ready");
+    expect(ready?.embedding_dims).toBe(local.dimensions);
+    expect(ready?.embedding_model).toBe("remote-embeddings");
+  });
+
   it("fails with the extraction's reason when a later page passes the text limit", async () => {
     // Prepare
     const texts = pageTexts(3);
