@@ -7,6 +7,7 @@ import type { PlatformAdapters } from "#shared/engine/adapters.ts";
 import { openCloudBlobs } from "#shared/engine/cloud-blobs.ts";
 import { openCloudStore } from "#shared/engine/cloud-store.ts";
 import { openLambdaBlobs } from "#shared/engine/lambda.ts";
+import { buildDuringInit } from "#shared/engine/lambda-init.ts";
 import { createEmbedder } from "#shared/engine/model.ts";
 import { documentRecordsFor, extractionLimitsFor, retrieverFor } from "#shared/engine/parts.ts";
 import type { Engine } from "#shared/engine.ts";
@@ -66,11 +67,19 @@ export async function composeWorker(
 
 let worker: Promise<Worker> | undefined;
 
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  worker ??= composeWorker(loadConfig(), { openStore: openCloudStore, openBlobs: openCloudBlobs });
-  const process = await worker.catch((error: unknown) => {
-    worker = undefined;
-    throw error;
-  });
-  return process(event);
+/** The worker, composed once per cold start; a failed composition is retried by the next event. */
+function composedWorker(): Promise<Worker> {
+  worker ??= composeWorker(loadConfig(), { openStore: openCloudStore, openBlobs: openCloudBlobs }).catch(
+    (error: unknown) => {
+      worker = undefined;
+      throw error;
+    },
+  );
+  return worker;
 }
+
+export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+  return (await composedWorker())(event);
+}
+
+await buildDuringInit(composedWorker);
