@@ -44,6 +44,8 @@ interface Level {
   streams: StreamSample[];
   /** The server's main thread over the level: seconds on a CPU and seconds waiting for one. */
   mainThread: { onCpuS: number; runQueueWaitS: number } | undefined;
+  /** CPU seconds the load generator (this process) and the stub model used over the level. */
+  otherCpuS: { load_generator: number; stub_model: number | undefined };
 }
 
 /** The main-thread schedule of `pid` between two samples (undefined without schedstats). */
@@ -175,6 +177,7 @@ function overheadFigures(
     detail.push({
       concurrency,
       main_thread: { engine: engine.mainThread, floor: floor.mainThread },
+      other_cpu_s: { engine_run: engine.otherCpuS, floor_run: floor.otherCpuS },
       load_average_1m: { engine: engine.loadAverage1m, floor: floor.loadAverage1m },
       engine: { streams: engine.streams.length, failed: failed(engine.streams), ...engineReport },
       floor: { streams: floor.streams.length, failed: failed(floor.streams), ...floorReport },
@@ -244,9 +247,17 @@ async function main(): Promise<void> {
       ] as const) {
         const loadAverage1m = round(loadavg()[0] ?? 0, 2);
         const before = sampleProcess(pid);
+        const stubBefore = sampleProcess(stub.pid);
+        const clientBefore = process.cpuUsage();
         const streams = await drive(url, server, users, concurrency, seconds, `c${concurrency}`);
         const mainThread = mainThreadDelta(before, sampleProcess(pid));
-        levels.push({ server, concurrency, loadAverage1m, streams, mainThread });
+        const client = process.cpuUsage(clientBefore);
+        const stubAfter = sampleProcess(stub.pid);
+        const otherCpuS = {
+          load_generator: round((client.user + client.system) / 1e6, 2),
+          stub_model: stubBefore && stubAfter ? round(stubAfter.cpuS - stubBefore.cpuS, 2) : undefined,
+        };
+        levels.push({ server, concurrency, loadAverage1m, streams, mainThread, otherCpuS });
         log(`${server} c${concurrency}: ${streams.length} streams (load average ${loadAverage1m})`);
       }
     }

@@ -98,7 +98,15 @@ export async function createEngine(
   const store = overrides.store ?? (await adapters.openStore(config));
   const sessions = await sessionStoreFor(store, config);
   // Outermost wrapper: every call, whichever feature makes it, is charged to the current AI request.
-  const endpointModel = overrides.model ?? (await createChatModel(config, { logger, metrics }));
+  // This process serves many requests at once: the model client gets a thread of its own.
+  const closers: Array<() => Promise<void>> = [];
+  const endpointModel =
+    overrides.model ??
+    (await createChatModel(
+      config,
+      { logger, metrics },
+      { thread: config.LLM_CLIENT_THREAD, onClose: (close) => closers.push(close) },
+    ));
   const model = withUsageMetering(endpointModel);
   const records = await documentRecordsFor(store);
   const rateLimiter = await rateLimiterFor(store, config);
@@ -141,6 +149,7 @@ export async function createEngine(
         .close()
         .catch((error: unknown) => logger.error("usage not written at shutdown", { error: error as Error }));
       await store.close();
+      await Promise.all(closers.map((close) => close()));
     },
   };
 }

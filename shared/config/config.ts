@@ -79,6 +79,11 @@ export const configSchema = z.object({
   LLM_CIRCUIT_FAILURES: int(1, 100).default(3),
   /** Seconds the circuit stays open before one request probes the model again. */
   LLM_CIRCUIT_OPEN_SECONDS: int(1, 3_600).default(30),
+  /**
+   * Local runtime only: the model client (LangChain's ChatOpenAI) runs in a worker thread, so token
+   * streaming does not compete with request handling for the one event loop. Lambdas ignore it.
+   */
+  LLM_CLIENT_THREAD: booleanFlag.default(true),
 
   /** S3 bucket for uploads and index shards; unset locally = files under DATA_DIR. */
   DATA_BUCKET: optionalString,

@@ -126,12 +126,21 @@ export function createApp(options: HttpOptions): App {
   const limiter = (maxSize: number) => {
     let handler = limiters.get(maxSize);
     if (!handler) {
-      handler = bodyLimit({
-        maxSize,
-        onError: () => {
-          throw new PayloadTooLargeError(`Request body exceeds ${maxSize} bytes`, { unreadBody: true });
-        },
-      });
+      const tooLarge = () => {
+        throw new PayloadTooLargeError(`Request body exceeds ${maxSize} bytes`, { unreadBody: true });
+      };
+      // Hono's bodyLimit reads `c.req.raw.body`, which on Node builds a whole web Request for every
+      // request; a declared Content-Length (nearly every client sends one) is checked from the
+      // header alone, and only chunked bodies are counted as they are read.
+      const counting = bodyLimit({ maxSize, onError: tooLarge });
+      handler = (c, next) => {
+        const length = c.req.header("content-length");
+        if (length !== undefined && c.req.header("transfer-encoding") === undefined && /^\d+$/.test(length.trim())) {
+          return Number(length) > maxSize ? tooLarge() : next();
+        }
+        if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+        return counting(c, next);
+      };
       limiters.set(maxSize, handler);
     }
     return handler;
