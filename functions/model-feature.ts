@@ -9,6 +9,7 @@ import {
   lambdaCore,
   lambdaModel,
   lambdaRetrieval,
+  type ModelClients,
 } from "#shared/engine/lambda.ts";
 import type { App } from "#shared/http/app.ts";
 import type { ChatModel } from "#shared/llm/chat-model.ts";
@@ -25,9 +26,13 @@ export async function composeModelFeature(
   config: Config,
   adapters: Pick<PlatformAdapters, "openStore" | "openBlobs">,
   register: (app: App, parts: ModelFeatureParts) => void,
+  clients: ModelClients = "at-start",
 ): Promise<App> {
   const core = await lambdaCore(config, adapters.openStore);
-  const [{ model }, retrieval] = await Promise.all([lambdaModel(core), lambdaRetrieval(core, adapters.openBlobs)]);
+  const [{ model }, retrieval] = await Promise.all([
+    lambdaModel(core, clients),
+    lambdaRetrieval(core, adapters.openBlobs, clients),
+  ]);
   const app = createFeatureApp(core);
   register(app, { core, model, retrieval });
   return app;

@@ -13,8 +13,13 @@ export function composeFlashcards(
   config: Config,
   adapters: Pick<PlatformAdapters, "openStore" | "openBlobs">,
 ): Promise<App> {
-  return composeModelFeature(config, adapters, (app, { core, model, retrieval }) =>
-    registerFlashcards(app, { verifyToken: core.verifyToken, model, ...retrieval, store: core.store }),
+  // Only generating a deck calls the model; listing, reading and reviewing decks do not.
+  return composeModelFeature(
+    config,
+    adapters,
+    (app, { core, model, retrieval }) =>
+      registerFlashcards(app, { verifyToken: core.verifyToken, model, ...retrieval, store: core.store }),
+    "on-first-use",
   );
 }
 

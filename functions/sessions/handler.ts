@@ -14,7 +14,9 @@ import { registerSessions } from "./api.ts";
 export async function composeSessions(config: Config, adapters: PlatformAdapters): Promise<App> {
   const core = await lambdaCore(config, adapters.openStore);
   const [{ sessions, copilot, retrieval }, { queue }] = await Promise.all([
-    lambdaCopilot(core, adapters.openBlobs),
+    // Of the sessions routes only the chat stream calls the model (its own function, which builds
+    // the clients on its first message); listing, creating and reading sessions do not.
+    lambdaCopilot(core, adapters.openBlobs, "on-first-use"),
     adapters.openQueue(config, core.store, core.logger),
   ]);
   const documents = documentServiceFor(config, { ...retrieval, queue, logger: core.logger });

@@ -23,6 +23,7 @@ import { createUsageLedger, ensureUsageIndexes, type UsageLedger } from "../usag
 import { withUsageMetering } from "../usage/meter.ts";
 import type { PlatformAdapters } from "./adapters.ts";
 import { createChatModel, createEmbedder } from "./model.ts";
+import { chatModelOnFirstUse, embedderOnFirstUse } from "./model-on-first-use.ts";
 import {
   copilotFor,
   documentRecordsFor,
@@ -86,11 +87,23 @@ export async function lambdaCore(
   return { config, logger, metrics, store, verifyToken, rateLimiter, usage, startedAt: new Date() };
 }
 
+/**
+ * When a function builds its model clients (LangChain): while it starts, for a function whose
+ * requests call the model (the client is then ready, built during Lambda's init), or on the first
+ * call, for one whose requests mostly do not (its cold start then never loads them).
+ */
+export type ModelClients = "at-start" | "on-first-use";
+
 /** The feature's chat model (endpoint behind the circuit breaker, else offline), metered per AI request. */
 export async function lambdaModel(
   core: LambdaCore,
+  clients: ModelClients = "at-start",
 ): Promise<{ model: ChatModel; modelCircuit: () => CircuitState | undefined }> {
-  const endpointModel = await createChatModel(core.config, { logger: core.logger, metrics: core.metrics });
+  const observers = { logger: core.logger, metrics: core.metrics };
+  const endpointModel =
+    clients === "on-first-use"
+      ? chatModelOnFirstUse(core.config, observers)
+      : await createChatModel(core.config, observers);
   return { model: withUsageMetering(endpointModel), modelCircuit: () => circuitStateOf(endpointModel) };
 }
 
@@ -123,12 +136,13 @@ export interface LambdaRetrieval {
 export async function lambdaRetrieval(
   core: LambdaCore,
   openBlobs: PlatformAdapters["openBlobs"],
+  clients: ModelClients = "at-start",
 ): Promise<LambdaRetrieval> {
   const { config, logger } = core;
   const [records, blobs, embedder] = await Promise.all([
     documentRecordsFor(core.store),
     openLambdaBlobs(config, openBlobs),
-    createEmbedder(config),
+    clients === "on-first-use" ? embedderOnFirstUse(config) : createEmbedder(config),
   ]);
   return { records, blobs, embedder, retriever: retrieverFor(config, { records, blobs, embedder, logger }) };
 }
@@ -142,11 +156,12 @@ export async function openLambdaBlobs(config: Config, openBlobs: PlatformAdapter
 export async function lambdaCopilot(
   core: LambdaCore,
   openBlobs: PlatformAdapters["openBlobs"],
+  clients: ModelClients = "at-start",
 ): Promise<{ sessions: SessionStore; copilot: Copilot; retrieval: LambdaRetrieval }> {
   const { config, logger, metrics } = core;
   const [{ model }, retrieval, sessions] = await Promise.all([
-    lambdaModel(core),
-    lambdaRetrieval(core, openBlobs),
+    lambdaModel(core, clients),
+    lambdaRetrieval(core, openBlobs, clients),
     sessionStoreFor(core.store, config),
   ]);
   const copilot = await copilotFor(config, { ...retrieval, sessions, model, logger, metrics });
