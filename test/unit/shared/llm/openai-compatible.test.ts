@@ -1,8 +1,12 @@
 import { OpenAIEmbeddings } from "@langchain/openai";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ChatChunk, ChatTurn } from "#shared/llm/chat-model.ts";
+import type { ChatChunk, ChatModel, ChatTurn } from "#shared/llm/chat-model.ts";
 import { ModelTimeoutError, ModelUnavailableError } from "#shared/llm/errors.ts";
-import { createOpenAICompatibleChatModel } from "#shared/llm/openai-compatible.ts";
+import {
+  createOpenAICompatibleChatModel,
+  type OpenAICompatibleChatModelOptions,
+} from "#shared/llm/openai-compatible.ts";
+import { createThreadedChatModel, type ThreadedChatModel } from "#shared/llm/threaded.ts";
 import { STUB_EMBEDDING_DIMENSIONS, type StubLlm, startStubLlm, stubEmbedding } from "#test/support/stub-llm.ts";
 
 const SECRET_KEY = "sk-test-super-secret-key-123";
@@ -15,9 +19,27 @@ async function stub(options?: Parameters<typeof startStubLlm>[0]): Promise<StubL
   return started;
 }
 
+const threads: ThreadedChatModel[] = [];
+
 afterEach(async () => {
+  await Promise.all(threads.splice(0).map((model) => model.close()));
   await Promise.all(stubs.splice(0).map((started) => started.close()));
 });
+
+/** The same client on the caller's thread (Lambda) and in a worker thread (local runtime): one contract. */
+const PLACEMENTS: Array<[string, (options: OpenAICompatibleChatModelOptions) => Promise<ChatModel>]> = [
+  ["on the caller's thread", async (options) => createOpenAICompatibleChatModel(options)],
+  [
+    "in a worker thread",
+    // Ready first, as the engine has it: timings below are the model's, not the thread's start.
+    async (options) => {
+      const model = createThreadedChatModel(options);
+      threads.push(model);
+      await model.ready();
+      return model;
+    },
+  ],
+];
 
 const question: ChatTurn[] = [{ role: "user", content: "What is photosynthesis?" }];
 
@@ -25,12 +47,12 @@ function chatRequests(server: StubLlm) {
   return server.requests.filter((request) => request.path === "/v1/chat/completions");
 }
 
-describe("createOpenAICompatibleChatModel", () => {
+describe.each(PLACEMENTS)("OpenAI-compatible chat model, %s", (_placement, createModel) => {
   it("streams tokens in order, the first one long before the endpoint finishes", async () => {
     // Prepare
     const tokens = ["Light ", "becomes ", "sugar ", "in ", "leaves."];
     const server = await stub({ tokens, firstTokenDelayMs: 20, tokenDelayMs: 100 });
-    const model = createOpenAICompatibleChatModel({
+    const model = await createModel({
       baseUrl: server.baseUrl,
       model: "stub-model",
       timeoutMs: 5_000,
@@ -56,7 +78,7 @@ describe("createOpenAICompatibleChatModel", () => {
   it("reports the endpoint's token usage on the last chunk", async () => {
     // Prepare
     const server = await stub({ tokens: ["Mitosis ", "splits ", "cells."] });
-    const model = createOpenAICompatibleChatModel({
+    const model = await createModel({
       baseUrl: server.baseUrl,
       model: "stub-model",
       timeoutMs: 5_000,
@@ -77,7 +99,7 @@ describe("createOpenAICompatibleChatModel", () => {
   it("completes a whole answer with usage, sending stream: false", async () => {
     // Prepare
     const server = await stub({ tokens: ["The ", "answer ", "is ", "42."] });
-    const model = createOpenAICompatibleChatModel({
+    const model = await createModel({
       baseUrl: server.baseUrl,
       model: "stub-model",
       timeoutMs: 5_000,
@@ -96,7 +118,7 @@ describe("createOpenAICompatibleChatModel", () => {
   it("sends the system prompt and history exactly as given, with the key in the Authorization header", async () => {
     // Prepare
     const server = await stub();
-    const model = createOpenAICompatibleChatModel({
+    const model = await createModel({
       baseUrl: server.baseUrl,
       model: "stub-model",
       apiKey: SECRET_KEY,
@@ -122,7 +144,7 @@ describe("createOpenAICompatibleChatModel", () => {
   it("turns an endpoint 500 into ModelUnavailableError without leaking the key or the URL", async () => {
     // Prepare
     const server = await stub({ failWith: 500 });
-    const model = createOpenAICompatibleChatModel({
+    const model = await createModel({
       baseUrl: server.baseUrl,
       model: "stub-model",
       apiKey: SECRET_KEY,
@@ -152,7 +174,7 @@ describe("createOpenAICompatibleChatModel", () => {
   it("retries a failed request before streaming starts, then streams the answer", async () => {
     // Prepare
     const server = await stub({ tokens: ["Second ", "try."], failWith: 503, failCount: 1 });
-    const model = createOpenAICompatibleChatModel({
+    const model = await createModel({
       baseUrl: server.baseUrl,
       model: "stub-model",
       timeoutMs: 5_000,
@@ -175,9 +197,9 @@ describe("createOpenAICompatibleChatModel", () => {
 
     // Act
     const failure = await collect(
-      createOpenAICompatibleChatModel({ ...options, baseUrl: failing.baseUrl }).stream({ messages: question }),
+      (await createModel({ ...options, baseUrl: failing.baseUrl })).stream({ messages: question }),
     ).catch((error: unknown) => error);
-    const refusal = await createOpenAICompatibleChatModel({ ...options, baseUrl: refusing.baseUrl, apiKey: SECRET_KEY })
+    const refusal = await (await createModel({ ...options, baseUrl: refusing.baseUrl, apiKey: SECRET_KEY }))
       .complete({ messages: question })
       .catch((error: unknown) => error);
 
@@ -192,7 +214,7 @@ describe("createOpenAICompatibleChatModel", () => {
   it("never re-sends a request once a token has reached the caller", async () => {
     // Prepare: the stream stalls after its first token, longer than the allowed silence.
     const server = await stub({ tokens: ["Partial ", "answer"], tokenDelayMs: 1_000 });
-    const model = createOpenAICompatibleChatModel({
+    const model = await createModel({
       baseUrl: server.baseUrl,
       model: "stub-model",
       timeoutMs: 150,
@@ -214,7 +236,7 @@ describe("createOpenAICompatibleChatModel", () => {
   it("throws ModelTimeoutError when the first token does not come in time", async () => {
     // Prepare
     const server = await stub({ firstTokenDelayMs: 2_000 });
-    const model = createOpenAICompatibleChatModel({
+    const model = await createModel({
       baseUrl: server.baseUrl,
       model: "stub-model",
       timeoutMs: 5_000,
@@ -235,7 +257,7 @@ describe("createOpenAICompatibleChatModel", () => {
   it("throws ModelTimeoutError when the answer stalls after its first token, keeping what was streamed", async () => {
     // Prepare
     const server = await stub({ tokens: ["Osmosis ", "moves ", "water."], firstTokenDelayMs: 10, tokenDelayMs: 2_000 });
-    const model = createOpenAICompatibleChatModel({
+    const model = await createModel({
       baseUrl: server.baseUrl,
       model: "stub-model",
       timeoutMs: 150,
@@ -262,7 +284,7 @@ describe("createOpenAICompatibleChatModel", () => {
     // Prepare
     const tokens = ["Cells ", "divide ", "by ", "mitosis."];
     const server = await stub({ tokens, firstTokenDelayMs: 10, tokenDelayMs: 20 });
-    const model = createOpenAICompatibleChatModel({
+    const model = await createModel({
       baseUrl: server.baseUrl,
       model: "stub-model",
       timeoutMs: 100,
@@ -284,7 +306,7 @@ describe("createOpenAICompatibleChatModel", () => {
   it("throws ModelTimeoutError when a whole answer takes longer than timeoutMs", async () => {
     // Prepare
     const server = await stub({ firstTokenDelayMs: 2_000 });
-    const model = createOpenAICompatibleChatModel({
+    const model = await createModel({
       baseUrl: server.baseUrl,
       model: "stub-model",
       timeoutMs: 150,
@@ -303,7 +325,7 @@ describe("createOpenAICompatibleChatModel", () => {
     // Prepare
     const tokens = Array.from({ length: 20 }, (_, index) => `word${index} `);
     const server = await stub({ tokens, tokenDelayMs: 50 });
-    const model = createOpenAICompatibleChatModel({
+    const model = await createModel({
       baseUrl: server.baseUrl,
       model: "stub-model",
       timeoutMs: 5_000,
@@ -335,7 +357,7 @@ describe("createOpenAICompatibleChatModel", () => {
     // Prepare
     const tokens = Array.from({ length: 20 }, (_, index) => `word${index} `);
     const server = await stub({ tokens, tokenDelayMs: 50 });
-    const model = createOpenAICompatibleChatModel({
+    const model = await createModel({
       baseUrl: server.baseUrl,
       model: "stub-model",
       timeoutMs: 5_000,
@@ -362,9 +384,9 @@ describe("createOpenAICompatibleChatModel", () => {
     const options = { model: "stub-model", apiKey: SECRET_KEY, timeoutMs: 5_000, maxRetries: 0 };
 
     // Act
-    const ok = await createOpenAICompatibleChatModel({ ...options, baseUrl: `${server.baseUrl}/` }).health();
-    const unhealthy = await createOpenAICompatibleChatModel({ ...options, baseUrl: broken.baseUrl }).health();
-    const down = await createOpenAICompatibleChatModel({ ...options, baseUrl: closedUrl }).health();
+    const ok = await (await createModel({ ...options, baseUrl: `${server.baseUrl}/` })).health();
+    const unhealthy = await (await createModel({ ...options, baseUrl: broken.baseUrl })).health();
+    const down = await (await createModel({ ...options, baseUrl: closedUrl })).health();
 
     // Assess
     expect(ok).toEqual({ status: "ok" });
@@ -381,7 +403,7 @@ describe("createOpenAICompatibleChatModel", () => {
     const options = { baseUrl: "http://gpu-host:11434/v1//", model: "llama3.1", timeoutMs: 1_000, maxRetries: 0 };
 
     // Act
-    const model = createOpenAICompatibleChatModel(options);
+    const model = await createModel(options);
 
     // Assess
     expect(model.info).toEqual({ kind: "openai-compatible", model: "llama3.1", baseUrl: "http://gpu-host:11434/v1" });

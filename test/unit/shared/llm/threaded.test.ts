@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { ChatChunk } from "#shared/llm/chat-model.ts";
+import { ModelTimeoutError, ModelUnavailableError } from "#shared/llm/errors.ts";
+import { createThreadedChatModel, reviveError } from "#shared/llm/threaded.ts";
+import { type StubLlm, startStubLlm } from "#test/support/stub-llm.ts";
+
+const stubs: StubLlm[] = [];
+
+afterEach(async () => {
+  await Promise.all(stubs.splice(0).map((stub) => stub.close()));
+});
+
+describe("reviveError", () => {
+  it("gives back the model's own error classes with their messages, and aborts as AbortError", () => {
+    const unavailable = reviveError({ name: "ModelUnavailableError", message: "The language model is unavailable: x" });
+    const timeout = reviveError({ name: "ModelTimeoutError", message: "The language model did not answer in time: y" });
+    const abort = reviveError({ name: "AbortError", message: "aborted" });
+    const other = reviveError({ name: "TypeError", message: "z" });
+
+    expect(unavailable).toBeInstanceOf(ModelUnavailableError);
+    expect(unavailable.message).toBe("The language model is unavailable: x");
+    expect((unavailable as ModelUnavailableError).statusCode).toBe(502);
+    expect(timeout).toBeInstanceOf(ModelTimeoutError);
+    expect(timeout.message).toBe("The language model did not answer in time: y");
+    expect(abort.name).toBe("AbortError");
+    expect(other).toMatchObject({ name: "TypeError", message: "z" });
+  });
+});
+
+describe("createThreadedChatModel", () => {
+  it("serves concurrent streams from one thread, each with its own tokens in order", async () => {
+    // Prepare
+    const stub = await startStubLlm({ tokens: ["a ", "b ", "c ", "d"], tokenDelayMs: 10 });
+    stubs.push(stub);
+    const model = createThreadedChatModel({
+      baseUrl: stub.baseUrl,
+      model: "stub-model",
+      timeoutMs: 5_000,
+      maxRetries: 0,
+    });
+    await model.ready();
+
+    // Act
+    const collect = async () => {
+      const chunks: ChatChunk[] = [];
+      for await (const chunk of model.stream({ messages: [{ role: "user", content: "hi" }] })) chunks.push(chunk);
+      return chunks.map((chunk) => chunk.text).join("");
+    };
+    const answers = await Promise.all(Array.from({ length: 8 }, collect));
+    await model.close();
+
+    // Assess
+    expect(answers).toEqual(Array.from({ length: 8 }, () => "a b c d"));
+  });
+
+  it("fails calls in flight and later ones as unavailable once closed", async () => {
+    // Prepare
+    const stub = await startStubLlm({ tokens: Array.from({ length: 50 }, () => "x "), tokenDelayMs: 50 });
+    stubs.push(stub);
+    const model = createThreadedChatModel({
+      baseUrl: stub.baseUrl,
+      model: "stub-model",
+      timeoutMs: 5_000,
+      maxRetries: 0,
+    });
+    await model.ready();
+    const received: string[] = [];
+    const running = (async () => {
+      for await (const chunk of model.stream({ messages: [{ role: "user", content: "hi" }] })) {
+        received.push(chunk.text);
+        if (received.length === 2) void model.close();
+      }
+    })().catch((error: unknown) => error);
+
+    // Act
+    const inFlight = await running;
+    const later = await model
+      .complete({ messages: [{ role: "user", content: "hi" }] })
+      .catch((error: unknown) => error);
+
+    // Assess
+    expect(received.length).toBeGreaterThanOrEqual(2);
+    expect(inFlight).toBeInstanceOf(ModelUnavailableError);
+    expect(later).toBeInstanceOf(ModelUnavailableError);
+  });
+});
