@@ -23,7 +23,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
-import { parserNodeModules } from "#infra/lib/constructs/document-parsers.ts";
+import { OCR_UNUSED_FILES, parserNodeModules } from "#infra/lib/constructs/document-parsers.ts";
 import { profileFor } from "#infra/lib/features.ts";
 import { signDevToken } from "#infra/local/dev-secret.ts";
 import { startStubLlm } from "#test/support/stub-llm.ts";
@@ -115,13 +115,13 @@ function installedBeside(bundle: string): readonly string[] {
   return parserNodeModules(parsesDocuments ? "documents" : profileFor(bundle).profile.parses);
 }
 
-/** Bytes of the files under `dir`, nested node_modules left to installedBytes. */
-async function directoryBytes(dir: string): Promise<number> {
+/** Bytes of the files under `dir` but those in `removed`, nested node_modules left to installedBytes. */
+async function directoryBytes(dir: string, removed: ReadonlySet<string>): Promise<number> {
   let total = 0;
   for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.name === "node_modules" || entry.isSymbolicLink()) continue;
     const path = join(dir, entry.name);
-    total += entry.isDirectory() ? await directoryBytes(path) : (await lstat(path)).size;
+    if (entry.name === "node_modules" || entry.isSymbolicLink() || removed.has(path)) continue;
+    total += entry.isDirectory() ? await directoryBytes(path, removed) : (await lstat(path)).size;
   }
   return total;
 }
@@ -157,7 +157,13 @@ async function installedBytes(names: readonly string[]): Promise<number> {
     }
     if (seen.has(found)) return;
     seen.add(found);
-    total += await directoryBytes(found);
+    // The files the CDK removes after the install (OCR's unused engines and models).
+    const removed = new Set(
+      OCR_UNUSED_FILES.filter((file) => file.startsWith(`${name}/`)).map((file) =>
+        join(found, file.slice(name.length + 1)),
+      ),
+    );
+    total += await directoryBytes(found, removed);
     const manifest = JSON.parse(await readFile(join(found, "package.json"), "utf8")) as {
       dependencies?: Record<string, string>;
       optionalDependencies?: Record<string, string>;

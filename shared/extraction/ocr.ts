@@ -18,12 +18,14 @@ function englishLangPath(): string {
   if (typeof data !== "object" || data === null || !("langPath" in data) || typeof data.langPath !== "string") {
     throw new Error("@tesseract.js-data/eng has no langPath");
   }
-  // "_best_int" holds the integer-quantised LSTM model: accurate and fast on CPU.
+  // "_best_int" holds the integer-quantised LSTM model: accurate and fast on CPU (and the only one
+  // the Lambdas ship).
   return `${data.langPath}_best_int`;
 }
 
 async function createWorker(): Promise<Tesseract.Worker> {
   const { default: tesseract } = await import("tesseract.js");
+  // LSTM only: the Lambdas ship only tesseract.js-core's LSTM engines (OCR_UNUSED_FILES).
   return tesseract.createWorker("eng", tesseract.OEM.LSTM_ONLY, {
     langPath: englishLangPath(),
     cachePath: join(tmpdir(), "collabry-tesseract"),

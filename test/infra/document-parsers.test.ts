@@ -8,6 +8,7 @@ import {
   DOCUMENT_PARSER_NODE_MODULES,
   HTML_READER_NODE_MODULES,
   OCR_NODE_MODULES,
+  OCR_UNUSED_FILES,
   parserBundling,
   parserNodeModules,
 } from "../../infra/lib/constructs/document-parsers.ts";
@@ -27,6 +28,23 @@ describe("document parser bundling", () => {
       expect.arrayContaining(["tesseract.js", "tesseract.js-core", "@tesseract.js-data/eng", "@napi-rs/canvas"]),
     );
     expect(bundling.commandHooks).toBeDefined();
+  });
+
+  it("removes only files OCR never reads: engines without LSTM, browser builds, other English models", () => {
+    // Act
+    const commands =
+      parserBundling("documents", lambda.Architecture.X86_64).commandHooks?.afterBundling("/in", "/out") ?? [];
+
+    // Assess
+    const removal = commands.find((command) => command.startsWith("rm -rf")) ?? "";
+    expect(removal).toContain('"/out/node_modules/tesseract.js-core/tesseract-core-simd.wasm"');
+    expect(removal).toContain('"/out/node_modules/tesseract.js-core/tesseract-core-relaxedsimd-lstm.wasm.js"');
+    expect(removal).toContain('"/out/node_modules/@tesseract.js-data/eng/4.0.0"');
+    for (const kept of ["tesseract-core-lstm", "tesseract-core-simd-lstm", "tesseract-core-relaxedsimd-lstm"]) {
+      expect(removal).not.toContain(`/${kept}.wasm"`);
+      expect(removal).not.toContain(`/${kept}.js"`);
+    }
+    expect(OCR_UNUSED_FILES.some((file) => file.includes("_best_int"))).toBe(false);
   });
 
   it("installs only the web page reader where pages are added by URL, with no canvas binary to unpack", () => {

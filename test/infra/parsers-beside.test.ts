@@ -4,7 +4,7 @@
 // bundle in a plain `node` process, so a parser that is not found beside the bundle, or that breaks
 // once bundled, fails here.
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExtractedDocument, ExtractionLimits } from "#shared/extraction/extract.ts";
 import { makeDocx, makeScannedPdf, makeTextPdf, renderTextPng } from "#test/fixtures/documents/make-documents.ts";
 import { cdkEsbuildOptions } from "../../bench/cold-start/bundle-options.ts";
-import { DOCUMENT_PARSER_NODE_MODULES } from "../../infra/lib/constructs/document-parsers.ts";
+import { DOCUMENT_PARSER_NODE_MODULES, OCR_UNUSED_FILES } from "../../infra/lib/constructs/document-parsers.ts";
 import { repoRoot } from "./support.ts";
 
 const limits: ExtractionLimits = {
@@ -69,9 +69,15 @@ beforeAll(async () => {
   metafile = result.metafile as Metafile;
   await writeFile(join(work, "reader.mjs"), READER);
   for (const name of [...DOCUMENT_PARSER_NODE_MODULES, CANVAS_BINARY]) {
+    const source = join(repoRoot, "node_modules", name);
     const target = join(work, "node_modules", name);
     await mkdir(dirname(target), { recursive: true });
-    await symlink(join(repoRoot, "node_modules", name), target);
+    // OCR's packages as deployed, without the files the CDK removes after the install.
+    const removed = OCR_UNUSED_FILES.filter((file) => file.startsWith(`${name}/`)).map((file) =>
+      join(repoRoot, "node_modules", file),
+    );
+    if (removed.length > 0) await cp(source, target, { recursive: true, filter: (path) => !removed.includes(path) });
+    else await symlink(source, target);
   }
 }, 60_000);
 

@@ -108,6 +108,10 @@ describe("full app synth (bin/app.ts, local esbuild, no Docker)", () => {
         prefix,
       ).toBe(true);
       expect(existsSync(join(modules, "@tesseract.js-data/eng/4.0.0_best_int/eng.traineddata.gz")), prefix).toBe(true);
+      // OCR's engines without LSTM, the browser builds and the unused models are removed.
+      expect(existsSync(join(modules, "tesseract.js-core/tesseract-core-simd.wasm")), prefix).toBe(false);
+      expect(existsSync(join(modules, "tesseract.js-core/tesseract-core-simd-lstm.wasm.js")), prefix).toBe(false);
+      expect(existsSync(join(modules, "@tesseract.js-data/eng/4.0.0")), prefix).toBe(false);
       expect(
         readdirSync(join(modules, "@napi-rs/canvas-linux-x64-gnu")).some((file) => file.endsWith(".node")),
         prefix,

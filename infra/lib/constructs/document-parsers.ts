@@ -19,6 +19,24 @@ export const HTML_READER_NODE_MODULES = ["linkedom", "@mozilla/readability"];
  */
 export const OCR_NODE_MODULES = ["tesseract.js", "tesseract.js-core", "@tesseract.js-data/eng", "@napi-rs/canvas"];
 
+/**
+ * Files of OCR's packages that OCR never reads, removed after the install (~46 MB of each asset,
+ * which Lambda downloads at a cold start): tesseract.js-core's engines without LSTM (ocr.ts always
+ * asks for OEM.LSTM_ONLY; tesseract.js picks the plain, SIMD or relaxed-SIMD LSTM core by what the
+ * CPU offers, so all three stay), the browser builds with the wasm inlined (*.wasm.js; Node reads
+ * the .wasm file), and the English models other than best_int (ocr.ts reads `${langPath}_best_int`).
+ * Paths are relative to node_modules.
+ */
+export const OCR_UNUSED_FILES = [
+  ...["tesseract-core", "tesseract-core-simd", "tesseract-core-relaxedsimd"].flatMap((core) =>
+    [".js", ".wasm", ".wasm.js"].map((extension) => `tesseract.js-core/${core}${extension}`),
+  ),
+  ...["tesseract-core-lstm", "tesseract-core-simd-lstm", "tesseract-core-relaxedsimd-lstm"].map(
+    (core) => `tesseract.js-core/${core}.wasm.js`,
+  ),
+  "@tesseract.js-data/eng/4.0.0",
+];
+
 /** Every parser of uploaded files: PDF (unpdf, pdf.js), DOCX (mammoth), HTML and OCR. */
 export const DOCUMENT_PARSER_NODE_MODULES = ["unpdf", "mammoth", ...HTML_READER_NODE_MODULES, ...OCR_NODE_MODULES];
 
@@ -47,7 +65,10 @@ export function canvasBinaryPackage(architecture: lambda.Architecture): { name: 
   return { name, version };
 }
 
-/** The bundling of a function that parses `parses`: its parsers installed beside the bundle, canvas for its architecture. */
+/**
+ * The bundling of a function that parses `parses`: its parsers installed beside the bundle, canvas
+ * for its architecture, OCR's unused files removed.
+ */
 export function parserBundling(
   parses: ParsedContent,
   architecture: lambda.Architecture,
@@ -67,6 +88,7 @@ export function parserBundling(
           `npm pack --silent --pack-destination "${outputDir}" ${name}@${version} && ` +
           `tar -xzf "${outputDir}/${tarball}" -C "${outputDir}/node_modules/${name}" --strip-components=1 && ` +
           `rm -f "${outputDir}/${tarball}"; fi`,
+        `rm -rf ${OCR_UNUSED_FILES.map((file) => `"${outputDir}/node_modules/${file}"`).join(" ")}`,
       ],
     },
   };
