@@ -44,6 +44,8 @@ interface Level {
   streams: StreamSample[];
   /** The server's main thread over the level: seconds on a CPU and seconds waiting for one. */
   mainThread: { onCpuS: number; runQueueWaitS: number } | undefined;
+  /** CPU seconds of the whole server process (every thread) over the level. */
+  processCpuS: number | undefined;
   /** CPU seconds the load generator (this process) and the stub model used over the level. */
   otherCpuS: { load_generator: number; stub_model: number | undefined };
 }
@@ -177,6 +179,7 @@ function overheadFigures(
     detail.push({
       concurrency,
       main_thread: { engine: engine.mainThread, floor: floor.mainThread },
+      process_cpu_s: { engine: engine.processCpuS, floor: floor.processCpuS },
       other_cpu_s: { engine_run: engine.otherCpuS, floor_run: floor.otherCpuS },
       load_average_1m: { engine: engine.loadAverage1m, floor: floor.loadAverage1m },
       engine: { streams: engine.streams.length, failed: failed(engine.streams), ...engineReport },
@@ -250,14 +253,16 @@ async function main(): Promise<void> {
         const stubBefore = sampleProcess(stub.pid);
         const clientBefore = process.cpuUsage();
         const streams = await drive(url, server, users, concurrency, seconds, `c${concurrency}`);
-        const mainThread = mainThreadDelta(before, sampleProcess(pid));
+        const after = sampleProcess(pid);
+        const mainThread = mainThreadDelta(before, after);
+        const processCpuS = before && after ? round(after.cpuS - before.cpuS, 2) : undefined;
         const client = process.cpuUsage(clientBefore);
         const stubAfter = sampleProcess(stub.pid);
         const otherCpuS = {
           load_generator: round((client.user + client.system) / 1e6, 2),
           stub_model: stubBefore && stubAfter ? round(stubAfter.cpuS - stubBefore.cpuS, 2) : undefined,
         };
-        levels.push({ server, concurrency, loadAverage1m, streams, mainThread, otherCpuS });
+        levels.push({ server, concurrency, loadAverage1m, streams, mainThread, processCpuS, otherCpuS });
         log(`${server} c${concurrency}: ${streams.length} streams (load average ${loadAverage1m})`);
       }
     }
