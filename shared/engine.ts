@@ -29,6 +29,7 @@ import type { ExtractionLimits } from "./extraction/types.ts";
 import type { RateLimiter } from "./limits/rate-limit.ts";
 import type { ChatModel } from "./llm/chat-model.ts";
 import { type CircuitState, circuitStateOf } from "./llm/resilient.ts";
+import { createThreadedChatModel } from "./llm/threaded.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { createMetrics, type EngineMetrics } from "./observability/metrics.ts";
 import type { DeadLetterQueue, JobQueue, QueueConsumer } from "./queue/queue.ts";
@@ -105,7 +106,10 @@ export async function createEngine(
     (await createChatModel(
       config,
       { logger, metrics },
-      { thread: config.LLM_CLIENT_THREAD, onClose: (close) => closers.push(close) },
+      {
+        ...(config.LLM_CLIENT_THREAD ? { startThread: createThreadedChatModel } : {}),
+        onClose: (close) => closers.push(close),
+      },
     ));
   const model = withUsageMetering(endpointModel);
   const records = await documentRecordsFor(store);

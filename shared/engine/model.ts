@@ -11,12 +11,16 @@ import { createOfflineChatModel } from "../llm/offline.ts";
 import { createOfflineFallbackChatModel } from "../llm/offline-fallback.ts";
 import type { OpenAICompatibleChatModelOptions } from "../llm/openai-compatible.ts";
 import { withResilience } from "../llm/resilient.ts";
+import type { ThreadedChatModel } from "../llm/threaded.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { EngineMetrics } from "../observability/metrics.ts";
 
-/** Where the OpenAI-compatible client runs: on the caller's thread (Lambda), or a worker thread (local runtime). */
+/**
+ * Where the OpenAI-compatible client runs: on the caller's thread (Lambda), or a thread of its own
+ * (local runtime, which passes createThreadedChatModel: Lambda bundles never contain it).
+ */
 export interface ModelPlacement {
-  thread: boolean;
+  startThread?: (options: OpenAICompatibleChatModelOptions) => ThreadedChatModel;
   /** Receives the function that stops the model thread, for the runtime's shutdown. */
   onClose(close: () => Promise<void>): void;
 }
@@ -43,9 +47,8 @@ export async function createChatModel(
     maxRetries: config.LLM_MAX_RETRIES,
   };
   let primary: ChatModel;
-  if (placement?.thread) {
-    const { createThreadedChatModel } = await import("../llm/threaded.ts");
-    const threaded = createThreadedChatModel(clientOptions);
+  if (placement?.startThread) {
+    const threaded = placement.startThread(clientOptions);
     placement.onClose(() => threaded.close());
     try {
       // Ready before the engine is: the first request must not pay for starting the thread.
