@@ -2,8 +2,11 @@
 // qa/file and quiz/file routes. Size and type are checked before any parsing.
 import { BadRequestError, PayloadTooLargeError } from "../http/errors.ts";
 import { ExtractionError } from "./errors.ts";
+import { onDemand } from "./on-demand.ts";
 import { sniffType } from "./sniff.ts";
 import type { DocumentType, ExtractedDocument, ExtractionLimits } from "./types.ts";
+
+const loadExtract = onDemand(() => import("./extract.ts"));
 
 export interface AttachmentRules {
   limits: ExtractionLimits;
@@ -29,7 +32,7 @@ export async function extractAttachment(
   const sniffed = sniffType(bytes, file.name);
   if (sniffed !== "unknown" && !rules.types.has(sniffed)) throw new BadRequestError(rules.wrongTypeMessage);
   // Loaded on demand: the PDF and DOCX parsers cost cold-start time the JSON routes do not need.
-  const { extractDocument } = await import("./extract.ts");
+  const { extractDocument } = await loadExtract();
   try {
     const document = await extractDocument(bytes, {
       filenameHint: file.name,

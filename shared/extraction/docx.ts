@@ -2,8 +2,11 @@
 // mammoth is imported with the first DOCX: in Lambda it is installed beside the bundle.
 import { ExtractionError } from "./errors.ts";
 import { htmlToText } from "./html.ts";
+import { onDemand } from "./on-demand.ts";
 import type { ExtractionLimits } from "./types.ts";
 import { entriesMatchDeclaredSizes, readZipEntries, ZipFormatError } from "./zip.ts";
+
+const loadMammoth = onDemand(() => import("mammoth"));
 
 const CORRUPT_DOCX = "This Word document could not be opened; it may be damaged or incomplete.";
 
@@ -32,7 +35,7 @@ export async function extractDocx(
 ): Promise<{ text: string; title?: string }> {
   guardArchive(bytes, limits);
   let html: string;
-  const { default: mammoth } = await import("mammoth");
+  const { default: mammoth } = await loadMammoth();
   try {
     // externalFileAccess=false: a document must not make the server read files it links to.
     const result = await mammoth.convertToHtml(

@@ -2,6 +2,10 @@
 // become Markdown headings so the chunker can build heading paths, blocks become paragraphs.
 // linkedom and Readability are imported on first use: in Lambda they are installed beside the
 // bundle, not in it (infra/lib/constructs/document-parsers.ts), and a cold start never loads them.
+import { onDemand } from "./on-demand.ts";
+
+const loadLinkedom = onDemand(() => import("linkedom"));
+const loadReadability = onDemand(() => import("@mozilla/readability"));
 
 // The project compiles without the DOM lib; these are the few node fields the walk reads.
 interface DomNode {
@@ -77,7 +81,7 @@ function blocksToText(root: DomElement | null): string {
 
 /** linkedom's parser, imported with the first HTML read. */
 async function htmlParser() {
-  return (await import("linkedom")).parseHTML;
+  return (await loadLinkedom()).parseHTML;
 }
 
 /** Structured text of an HTML fragment or document (no main-content detection). */
@@ -90,7 +94,7 @@ export async function htmlToText(html: string): Promise<string> {
 
 /** Main content of a web page via Readability, falling back to the whole body's text. */
 export async function extractHtml(html: string): Promise<{ text: string; title?: string }> {
-  const [parseHTML, { Readability }] = await Promise.all([htmlParser(), import("@mozilla/readability")]);
+  const [parseHTML, { Readability }] = await Promise.all([htmlParser(), loadReadability()]);
   const document = parseHTML(html).document as DomDocument;
   const pageTitle = collapse(document.title ?? "");
   let text = "";

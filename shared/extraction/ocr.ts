@@ -8,6 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Tesseract from "tesseract.js";
 import { ExtractionError } from "./errors.ts";
+import { onDemand } from "./on-demand.ts";
+
+const loadTesseract = onDemand(() => import("tesseract.js"));
 
 const require = createRequire(import.meta.url);
 
@@ -24,7 +27,7 @@ function englishLangPath(): string {
 }
 
 async function createWorker(): Promise<Tesseract.Worker> {
-  const { default: tesseract } = await import("tesseract.js");
+  const { default: tesseract } = await loadTesseract();
   // LSTM only: the Lambdas ship only tesseract.js-core's LSTM engines (OCR_UNUSED_FILES).
   return tesseract.createWorker("eng", tesseract.OEM.LSTM_ONLY, {
     langPath: englishLangPath(),

@@ -5,7 +5,11 @@ import type { getDocumentProxy } from "unpdf";
 import { ExtractionError } from "./errors.ts";
 import { MAX_OCR_PIXELS } from "./image-size.ts";
 import { recognizeImage } from "./ocr.ts";
+import { onDemand } from "./on-demand.ts";
 import type { ExtractedPage, ExtractionLimits } from "./types.ts";
+
+const loadUnpdf = onDemand(() => import("unpdf"));
+const loadCanvas = onDemand(() => import("@napi-rs/canvas"));
 
 type PdfDocument = Awaited<ReturnType<typeof getDocumentProxy>>;
 
@@ -31,7 +35,7 @@ function pdfData(bytes: Uint8Array, transfer: boolean): Uint8Array {
 }
 
 async function openPdf(bytes: Uint8Array, notice: string, transfer: boolean): Promise<PdfDocument> {
-  const { getDocumentProxy } = await import("unpdf");
+  const { getDocumentProxy } = await loadUnpdf();
   try {
     // isEvalSupported=false: fonts are never compiled with eval (defence against CVE-2024-4367-style bugs).
     return await getDocumentProxy(pdfData(bytes, transfer), { isEvalSupported: false, verbosity: 0 });
@@ -72,8 +76,8 @@ async function ocrPage(pdf: PdfDocument, pageNumber: number, remainingMs: number
     // pages are scaled down so that the canvas stays within the OCR pixel budget.
     const { width, height } = (await pdf.getPage(pageNumber)).getViewport({ scale: 1 });
     const scale = Math.min(2, Math.sqrt(MAX_OCR_PIXELS / Math.max(1, width * height)));
-    const { renderPageAsImage } = await import("unpdf");
-    image = await renderPageAsImage(pdf, pageNumber, { canvasImport: () => import("@napi-rs/canvas"), scale });
+    const { renderPageAsImage } = await loadUnpdf();
+    image = await renderPageAsImage(pdf, pageNumber, { canvasImport: loadCanvas, scale });
   } catch (error) {
     throw new ExtractionError(
       "unsupported_type",
