@@ -194,6 +194,91 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     return { result: outcome.planned.result, changed: outcome.planned.changes.length > 0 };
   }
 
+  type Committed = { result: unknown; changed: boolean };
+  interface QueuedWrite {
+    name: string;
+    plan: (s: CollectionState) => { changes: Change[]; result: unknown };
+    resolve: (committed: Committed) => void;
+    reject: (error: unknown) => void;
+  }
+  let queued: QueuedWrite[] = [];
+
+  /**
+   * Commits the writes issued in the same synchronous run (a `Promise.all` of writes, a batch of
+   * usage records) in one transaction: a commit costs ~30 µs of locking and WAL bookkeeping, a
+   * statement inside one ~7 µs. Each plan still sees the writes queued before it, a plan that
+   * refuses fails only its own write, and if the transaction itself fails every write is retried
+   * in a transaction of its own, so one bad write never fails another.
+   */
+  function enqueueWrite(name: string, plan: QueuedWrite["plan"]): Promise<Committed> {
+    return new Promise<Committed>((resolve, reject) => {
+      queued.push({ name, plan, resolve, reject });
+      if (queued.length === 1) queueMicrotask(commitQueued);
+    });
+  }
+
+  function commitAlone(write: QueuedWrite): void {
+    try {
+      write.resolve(commit(write.name, write.plan));
+    } catch (error) {
+      write.reject(error);
+    }
+  }
+
+  function commitQueued(): void {
+    const batch = queued;
+    queued = [];
+    if (!isOpen) {
+      for (const write of batch) write.reject(new Error("embedded store is closed"));
+      return;
+    }
+    const [only] = batch;
+    if (batch.length === 1 && only) {
+      commitAlone(only);
+      return;
+    }
+    const outcomes: Array<{ committed: Committed } | { refused: unknown }> = [];
+    const touched = new Set<string>();
+    try {
+      db.transaction(() => {
+        for (const write of batch) {
+          const s = state(write.name);
+          let planned: { changes: Change[]; result: unknown };
+          try {
+            planned = write.plan(s);
+          } catch (refused) {
+            outcomes.push({ refused });
+            continue;
+          }
+          touched.add(write.name);
+          for (const change of planned.changes) {
+            if (change.op === "delete") {
+              sql.remove.run(write.name, change.id);
+            } else {
+              const id = String(change.doc._id);
+              const text = EJSON.stringify(change.doc, { relaxed: true });
+              if (s.docs.has(id)) sql.replace.run(text, write.name, id);
+              else sql.insert.run(write.name, id, text);
+            }
+          }
+          // Later plans of the batch see this write, as they would after its own commit.
+          for (const change of planned.changes) applyChange(s, change);
+          outcomes.push({ committed: { result: planned.result, changed: planned.changes.length > 0 } });
+        }
+      }).immediate();
+    } catch {
+      // Rolled back: the cached collections hold changes that are not on disk; reload them.
+      for (const name of touched) states.delete(name);
+      for (const write of batch) commitAlone(write);
+      return;
+    }
+    batch.forEach((write, index) => {
+      const outcome = outcomes[index];
+      if (outcome && "committed" in outcome) write.resolve(outcome.committed);
+      else write.reject(outcome?.refused);
+    });
+  }
+
   function sweepExpired(name: string, s: CollectionState): void {
     if (s.ttl.length === 0) return;
     const now = Date.now();
@@ -268,9 +353,9 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     const relaxed = collectionOptions.durability === "relaxed";
     /** Commits, then resolves once the commit is on disk (at once for relaxed collections or when nothing changed). */
     async function write<R>(plan: (s: CollectionState) => { changes: Change[]; result: R }): Promise<R> {
-      const { result, changed } = commit(name, plan);
+      const { result, changed } = await enqueueWrite(name, plan);
       if (changed && !relaxed) await flushToDisk();
-      return result;
+      return result as R;
     }
     return {
       async insertOne(input) {

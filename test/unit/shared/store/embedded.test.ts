@@ -32,6 +32,52 @@ describeDocumentStoreContract("embedded", async () => {
 });
 
 describe("embedded store", () => {
+  it("commits writes issued together in one transaction, each seeing the ones before it, a refusal failing only itself", async () => {
+    // Prepare
+    const dir = freshDir();
+    const store = await openEmbeddedStore({ dir });
+    const counters = store.collection<{ _id: string; count: number; note?: string }>("counters");
+    await counters.insertOne({ _id: "taken", count: 0 });
+    const cyclic: Record<string, unknown> = { _id: "cyclic", count: 0 };
+    cyclic.self = cyclic;
+
+    // Act
+    const outcomes = await Promise.allSettled([
+      counters.insertOne({ _id: "a", count: 1 }),
+      counters.updateOne({ _id: "a" }, { $inc: { count: 1 } }),
+      counters.findOneAndUpdate({ _id: "a" }, { $inc: { count: 1 } }, { returnDocument: "after" }),
+      counters.insertOne({ _id: "taken", count: 9 }),
+      counters.updateOne({ _id: "b" }, { $set: { count: 5 } }, { upsert: true }),
+    ]);
+    // A document that cannot be written fails the batch's transaction: the others are committed alone.
+    const withBadWrite = await Promise.allSettled([
+      counters.insertOne({ _id: "c", count: 3 }),
+      counters.insertOne(cyclic as { _id: string; count: number }),
+      counters.updateOne({ _id: "b" }, { $inc: { count: 1 } }),
+    ]);
+    await store.close();
+    const reopened = await openEmbeddedStore({ dir });
+    const stored = await reopened.collection<{ _id: string; count: number }>("counters").find({}, { sort: { _id: 1 } });
+    await reopened.close();
+
+    // Assess
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+    ]);
+    expect(outcomes[2]).toMatchObject({ value: { _id: "a", count: 3 } });
+    expect(withBadWrite.map((outcome) => outcome.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(stored).toEqual([
+      { _id: "a", count: 3 },
+      { _id: "b", count: 6 },
+      { _id: "c", count: 3 },
+      { _id: "taken", count: 0 },
+    ]);
+  });
+
   it("reports its kind and answers ping until closed", async () => {
     // Prepare
     const store = await openEmbeddedStore({ dir: freshDir() });
