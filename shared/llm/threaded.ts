@@ -46,6 +46,19 @@ export function reviveError(error: WireError): Error {
   return revived;
 }
 
+/** One chunk holding the text of `chunks` in order, with the last usage reported among them. */
+function joinChunks(chunks: ChatChunk[]): ChatChunk {
+  const [first] = chunks;
+  if (chunks.length === 1 && first) return first;
+  let text = "";
+  let usage: ChatChunk["usage"];
+  for (const chunk of chunks) {
+    text += chunk.text;
+    if (chunk.usage) usage = chunk.usage;
+  }
+  return usage ? { text, usage } : { text };
+}
+
 /** Chunks of one call, delivered by the thread, read by the caller. */
 class CallChannel {
   private readonly queue: ChatChunk[] = [];
@@ -71,11 +84,14 @@ class CallChannel {
     this.wake();
   }
 
-  /** The next chunk, or undefined once the call ended (rejects with its error). */
+  /**
+   * The next chunk, or undefined once the call ended (rejects with its error). Chunks that arrived
+   * while the caller was busy come as one: every layer above (metering, fallback, the copilot, SSE)
+   * then handles them once, and token boundaries mean nothing to a client.
+   */
   async next(): Promise<ChatChunk | undefined> {
     for (;;) {
-      const chunk = this.queue.shift();
-      if (chunk !== undefined) return chunk;
+      if (this.queue.length > 0) return joinChunks(this.queue.splice(0));
       if (this.failure) throw this.failure;
       if (this.ended) return undefined;
       await new Promise<void>((resolve) => {

@@ -53,6 +53,34 @@ describe("createThreadedChatModel", () => {
     expect(answers).toEqual(Array.from({ length: 8 }, () => "a b c d"));
   });
 
+  it("hands tokens that arrived while the caller was busy over as one chunk, usage included", async () => {
+    // Prepare
+    const tokens = ["Mitosis ", "makes ", "two ", "identical ", "cells."];
+    const stub = await startStubLlm({ tokens, tokenDelayMs: 5 });
+    stubs.push(stub);
+    const model = createThreadedChatModel({
+      baseUrl: stub.baseUrl,
+      model: "stub-model",
+      timeoutMs: 5_000,
+      maxRetries: 0,
+    });
+    await model.ready();
+    const chunks: ChatChunk[] = [];
+
+    // Act
+    for await (const chunk of model.stream({ messages: [{ role: "user", content: "hi" }] })) {
+      chunks.push(chunk);
+      if (chunks.length === 1) await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    await model.close();
+
+    // Assess
+    expect(chunks[0]?.text).toBe("Mitosis ");
+    expect(chunks).toHaveLength(2);
+    expect(chunks[1]?.text).toBe("makes two identical cells.");
+    expect(chunks[1]?.usage?.outputTokens).toBeGreaterThan(0);
+  });
+
   it("fails calls in flight and later ones as unavailable once closed", async () => {
     // Prepare
     const stub = await startStubLlm({ tokens: Array.from({ length: 50 }, () => "x "), tokenDelayMs: 50 });
