@@ -272,6 +272,8 @@ function lambdaEnvironment(
     LANG: "en_US.UTF-8",
     AWS_LAMBDA_FUNCTION_NAME: functionName,
     AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+    // The handler setting, as Lambda passes it (the sessions bundle composes by it).
+    _HANDLER: `index.${unit.exportName}`,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(unit.memoryMb),
     AWS_LAMBDA_LOG_FORMAT: "JSON",
     AWS_EXECUTION_ENV: "AWS_Lambda_nodejs22.x",

@@ -4,19 +4,26 @@
 import { type Config, loadConfig } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
 import { cloudAdapters } from "#shared/engine/cloud-adapters.ts";
-import { lambdaCopilot, lambdaCore } from "#shared/engine/lambda.ts";
+import { lambdaCopilot, lambdaCore, type ModelClients } from "#shared/engine/lambda.ts";
 import { documentServiceFor } from "#shared/engine/parts.ts";
 import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
 import { createFeatureApp } from "../feature-app.ts";
 import { registerSessions } from "./api.ts";
 
+/**
+ * Of the sessions routes only the chat stream calls the model. Its function (the bundle's
+ * `streamingHandler`, as Lambda's `_HANDLER` names it) builds the model clients while it starts;
+ * the buffered one (listing, creating, reading sessions) on the first model call, i.e. normally never.
+ */
+export function modelClientsFor(lambdaHandler: string | undefined): ModelClients {
+  return lambdaHandler?.endsWith(".streamingHandler") ? "at-start" : "on-first-use";
+}
+
 export async function composeSessions(config: Config, adapters: PlatformAdapters): Promise<App> {
   const core = await lambdaCore(config, adapters.openStore);
   const [{ sessions, copilot, retrieval }, { queue }] = await Promise.all([
-    // Of the sessions routes only the chat stream calls the model (its own function, which builds
-    // the clients on its first message); listing, creating and reading sessions do not.
-    lambdaCopilot(core, adapters.openBlobs, "on-first-use"),
+    lambdaCopilot(core, adapters.openBlobs, modelClientsFor(process.env._HANDLER)),
     adapters.openQueue(config, core.store, core.logger),
   ]);
   const documents = documentServiceFor(config, { ...retrieval, queue, logger: core.logger });
