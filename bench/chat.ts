@@ -227,6 +227,8 @@ async function main(): Promise<void> {
           RATE_LIMIT_CHAT_PER_MINUTE: "100000",
           RATE_LIMIT_READ_PER_MINUTE: "100000",
           QUOTA_TOKENS_FREE: "1000000000",
+          // Lets the two placements of the model client be compared (LLM_CLIENT_THREAD=false npm run bench:chat).
+          ...(process.env.LLM_CLIENT_THREAD ? { LLM_CLIENT_THREAD: process.env.LLM_CLIENT_THREAD } : {}),
         },
       }),
       startFloor(stub.ready.baseUrl),
