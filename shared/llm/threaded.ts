@@ -174,7 +174,10 @@ export function createThreadedChatModel(options: OpenAICompatibleChatModelOption
     target.postMessage({ type, id, request: wire } satisfies ToModelThread);
     const abort = () => {
       if (calls.delete(id)) target.postMessage({ type: "abort", id } satisfies ToModelThread);
-      channel.fail((signal?.reason as Error | undefined) ?? new DOMException("The call was aborted", "AbortError"));
+      // An answer that already came to its end is still handed over whole.
+      if (!channel.ended) {
+        channel.fail((signal?.reason as Error | undefined) ?? new DOMException("The call was aborted", "AbortError"));
+      }
     };
     signal?.addEventListener("abort", abort, { once: true });
     return {
