@@ -5,7 +5,7 @@
 import type { MiddlewareHandler } from "hono";
 import { type AuthenticatedUser, bearerToken, type TokenVerifier } from "../auth/jwt.ts";
 import type { AppContext, AppEnv } from "../http/app.ts";
-import { errorTextOf, type StreamObserver } from "../http/sse.ts";
+import type { StreamObserver } from "../http/sse.ts";
 import type { Logger } from "../observability/logger.ts";
 import { newObjectId } from "../store/ids.ts";
 import type { QuotaStanding, UsageLedger } from "./ledger.ts";
@@ -27,7 +27,7 @@ const ERROR_TEXT_MAX = 300;
 const FIRST_REQUEST_TOKENS = 1_000;
 
 /** How an AI request ended, as far as its response shows. */
-export interface Outcome {
+interface Outcome {
   /** No error status and no `event: error` frame. */
   success: boolean;
   error?: string;
@@ -55,70 +55,6 @@ async function jsonErrorOf(response: Response): Promise<string> {
     // Not JSON: the status says enough.
   }
   return `HTTP ${response.status}`;
-}
-
-/**
- * Passes a response body through unchanged while watching for the contract's `event: error`
- * frame; `onEnd` runs (and is awaited) before the stream closes, so a Lambda is not frozen with
- * the usage still unwritten.
- */
-export function observeEventStream(
-  body: ReadableStream<Uint8Array>,
-  onEnd: (outcome: Outcome) => Promise<void>,
-): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let pending = "";
-  let error: string | undefined;
-  let ended = false;
-  const end = async (abandoned: boolean) => {
-    if (ended) return;
-    ended = true;
-    await onEnd({ success: error === undefined, abandoned, ...(error !== undefined ? { error } : {}) });
-  };
-  const scan = (chunk: Uint8Array) => {
-    if (error !== undefined) return;
-    // Frames end with a blank line; only complete frames are inspected.
-    pending += decoder.decode(chunk, { stream: true });
-    // Token frames are nearly all the traffic: only text that holds an error frame is split into frames;
-    // otherwise just the unfinished last frame is kept for the next chunk.
-    if (!pending.includes("event: error")) {
-      const lastBreak = pending.lastIndexOf("\n\n");
-      if (lastBreak !== -1) pending = pending.slice(lastBreak + 2);
-      return;
-    }
-    const frames = pending.split("\n\n");
-    pending = frames.pop() ?? "";
-    for (const frame of frames) {
-      const lines = frame.split("\n");
-      if (!lines.includes("event: error")) continue;
-      const data = lines.find((line) => line.startsWith("data: "))?.slice(6) ?? "";
-      error = errorTextOf(data);
-      return;
-    }
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          await end(false);
-          controller.close();
-          return;
-        }
-        scan(value);
-        controller.enqueue(value);
-      } catch (failure) {
-        error ??= "stream failed";
-        await end(false);
-        controller.error(failure);
-      }
-    },
-    async cancel(reason) {
-      await reader.cancel(reason).catch(() => undefined);
-      await end(true);
-    },
-  });
 }
 
 /** Middleware gating, metering and recording the AI routes; every other route passes straight through. */
@@ -208,7 +144,8 @@ export function usageMiddleware(deps: UsageGateDeps): MiddlewareHandler<AppEnv> 
       await record;
     };
 
-    // Event streams built by sseResponse report their end here; others are watched byte by byte.
+    // An event stream outlives the handler: sseResponse (the only way routes build one) claims this
+    // observer and reports how the stream ended, before its body closes.
     let finished = false;
     const finishOnce = async (outcome: Outcome, status: number): Promise<void> => {
       if (finished) return;
@@ -229,15 +166,7 @@ export function usageMiddleware(deps: UsageGateDeps): MiddlewareHandler<AppEnv> 
     }
 
     const response = c.res;
-    const streaming = response.headers.get("content-type")?.startsWith("text/event-stream") ?? false;
-    if (streaming && response.body && response.status < 400) {
-      if (observer.claimed) return;
-      c.res = new Response(
-        observeEventStream(response.body, (outcome) => finishOnce(outcome, response.status)),
-        response,
-      );
-      return;
-    }
+    if (observer.claimed && response.status < 400) return;
     const success = response.status < 400;
     await finishOnce(
       { success, abandoned: false, ...(success ? {} : { error: await jsonErrorOf(response) }) },
