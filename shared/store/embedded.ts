@@ -154,6 +154,20 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     return s;
   }
 
+  /** Writes a plan's changes to the table, inside the caller's transaction (`s` tells insert from replace). */
+  function writeChanges(name: string, s: CollectionState, changes: Change[]): void {
+    for (const change of changes) {
+      if (change.op === "delete") {
+        sql.remove.run(name, change.id);
+      } else {
+        const id = String(change.doc._id);
+        const text = EJSON.stringify(change.doc, { relaxed: true });
+        if (s.docs.has(id)) sql.replace.run(text, name, id);
+        else sql.insert.run(name, id, text);
+      }
+    }
+  }
+
   /** Runs `plan` inside one immediate transaction, then applies its changes to the cache only if the commit succeeded. */
   function commit<R>(
     name: string,
@@ -169,16 +183,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
         rejectedByPlan = true;
         throw error;
       }
-      for (const change of planned.changes) {
-        if (change.op === "delete") {
-          sql.remove.run(name, change.id);
-        } else {
-          const id = String(change.doc._id);
-          const text = EJSON.stringify(change.doc, { relaxed: true });
-          if (s.docs.has(id)) sql.replace.run(text, name, id);
-          else sql.insert.run(name, id, text);
-        }
-      }
+      writeChanges(name, s, planned.changes);
       return { s, planned };
     });
     let outcome: { s: CollectionState; planned: { changes: Change[]; result: R } };
@@ -251,16 +256,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
             continue;
           }
           touched.add(write.name);
-          for (const change of planned.changes) {
-            if (change.op === "delete") {
-              sql.remove.run(write.name, change.id);
-            } else {
-              const id = String(change.doc._id);
-              const text = EJSON.stringify(change.doc, { relaxed: true });
-              if (s.docs.has(id)) sql.replace.run(text, write.name, id);
-              else sql.insert.run(write.name, id, text);
-            }
-          }
+          writeChanges(write.name, s, planned.changes);
           // Later plans of the batch see this write, as they would after its own commit.
           for (const change of planned.changes) applyChange(s, change);
           outcomes.push({ committed: { result: planned.result, changed: planned.changes.length > 0 } });
