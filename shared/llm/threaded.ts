@@ -172,8 +172,12 @@ export function createThreadedChatModel(options: OpenAICompatibleChatModelOption
     calls.set(id, channel);
     const { signal, ...wire } = request;
     target.postMessage({ type, id, request: wire } satisfies ToModelThread);
-    const abort = () => {
+    /** Stops the call on the thread if it is still running there. */
+    const stopThere = () => {
       if (calls.delete(id)) target.postMessage({ type: "abort", id } satisfies ToModelThread);
+    };
+    const abort = () => {
+      stopThere();
       // An answer that already came to its end is still handed over whole.
       if (!channel.ended) {
         channel.fail((signal?.reason as Error | undefined) ?? new DOMException("The call was aborted", "AbortError"));
@@ -185,7 +189,7 @@ export function createThreadedChatModel(options: OpenAICompatibleChatModelOption
       /** Ends the call: the thread stops it if it is still running (the caller stopped early). */
       release: () => {
         signal?.removeEventListener("abort", abort);
-        if (calls.delete(id)) target.postMessage({ type: "abort", id } satisfies ToModelThread);
+        stopThere();
       },
     };
   };

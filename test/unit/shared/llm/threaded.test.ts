@@ -27,18 +27,24 @@ describe("reviveError", () => {
   });
 });
 
+/** A model thread against a fresh stub serving `behaviour`, ready to take calls. */
+async function readyModel(behaviour: Parameters<typeof startStubLlm>[0]) {
+  const stub = await startStubLlm(behaviour);
+  stubs.push(stub);
+  const model = createThreadedChatModel({
+    baseUrl: stub.baseUrl,
+    model: "stub-model",
+    timeoutMs: 5_000,
+    maxRetries: 0,
+  });
+  await model.ready();
+  return model;
+}
+
 describe("createThreadedChatModel", () => {
   it("serves concurrent streams from one thread, each with its own tokens in order", async () => {
     // Prepare
-    const stub = await startStubLlm({ tokens: ["a ", "b ", "c ", "d"], tokenDelayMs: 10 });
-    stubs.push(stub);
-    const model = createThreadedChatModel({
-      baseUrl: stub.baseUrl,
-      model: "stub-model",
-      timeoutMs: 5_000,
-      maxRetries: 0,
-    });
-    await model.ready();
+    const model = await readyModel({ tokens: ["a ", "b ", "c ", "d"], tokenDelayMs: 10 });
 
     // Act
     const collect = async () => {
@@ -56,15 +62,7 @@ describe("createThreadedChatModel", () => {
   it("hands tokens that arrived while the caller was busy over as one chunk, usage included", async () => {
     // Prepare
     const tokens = ["Mitosis ", "makes ", "two ", "identical ", "cells."];
-    const stub = await startStubLlm({ tokens, tokenDelayMs: 5 });
-    stubs.push(stub);
-    const model = createThreadedChatModel({
-      baseUrl: stub.baseUrl,
-      model: "stub-model",
-      timeoutMs: 5_000,
-      maxRetries: 0,
-    });
-    await model.ready();
+    const model = await readyModel({ tokens, tokenDelayMs: 5 });
     const chunks: ChatChunk[] = [];
 
     // Act
@@ -83,15 +81,7 @@ describe("createThreadedChatModel", () => {
 
   it("fails calls in flight and later ones as unavailable once closed", async () => {
     // Prepare
-    const stub = await startStubLlm({ tokens: Array.from({ length: 50 }, () => "x "), tokenDelayMs: 50 });
-    stubs.push(stub);
-    const model = createThreadedChatModel({
-      baseUrl: stub.baseUrl,
-      model: "stub-model",
-      timeoutMs: 5_000,
-      maxRetries: 0,
-    });
-    await model.ready();
+    const model = await readyModel({ tokens: Array.from({ length: 50 }, () => "x "), tokenDelayMs: 50 });
     const received: string[] = [];
     const running = (async () => {
       for await (const chunk of model.stream({ messages: [{ role: "user", content: "hi" }] })) {
