@@ -1,5 +1,6 @@
 // Structured JSON logs (Powertools). Prompts, tokens and secrets are never logged at INFO.
 import { Logger } from "@aws-lambda-powertools/logger";
+import { withSourceMappedStack } from "./stack-source-map.ts";
 
 export type { Logger };
 
@@ -11,7 +12,14 @@ export function createLogger(options: { service: string; level: LogLevelName; st
     serviceName: options.service,
     logLevel: options.level,
     ...(options.stage ? { environment: options.stage } : {}),
+    // A logged error's stack points at the sources, not at the minified bundle; unless Node maps
+    // every stack itself (--enable-source-maps), which the functions leave off (stack-source-map.ts).
+    ...(process.sourceMapsEnabled ? {} : { jsonReplacerFn: mapErrorStacks }),
   });
+}
+
+function mapErrorStacks(_key: string, value: unknown): unknown {
+  return value instanceof Error ? withSourceMappedStack(value) : value;
 }
 
 /** The logging calls request code makes; the engine's Logger and a request's logger both have them. */
