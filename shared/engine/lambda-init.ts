@@ -17,7 +17,6 @@ export async function buildDuringInit(build: () => Promise<unknown>, waitMs = IN
   if (!process.env.AWS_LAMBDA_FUNCTION_NAME) return;
   // The first Request of a process loads the fetch implementation (~25 ms); Hono makes one per event.
   new Request("http://localhost/");
-  createStreamReleaseErrors();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, waitMs);
@@ -27,25 +26,3 @@ export async function buildDuringInit(build: () => Promise<unknown>, waitMs = IN
 }
 
 function ignore(): void {}
-
-/**
- * Node creates the errors of a released web-stream reader or writer once per process and formats
- * their stack where that happens first: in a Lambda the openai SDK's stream of the first model
- * answer. Under --enable-source-maps (set on every function) formatting a stack with a frame of the
- * bundle parses its whole source map, ~350 ms of CPU and as much again in garbage collection on that
- * first answer. Created here without stack frames, they are reused and the map is never parsed for
- * them.
- */
-function createStreamReleaseErrors(): void {
-  const stackTraceLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    const reader = new ReadableStream().getReader();
-    // A read pending at release is rejected with the second error ("Releasing reader").
-    reader.read().catch(ignore);
-    reader.releaseLock();
-    new WritableStream().getWriter().releaseLock();
-  } finally {
-    Error.stackTraceLimit = stackTraceLimit;
-  }
-}

@@ -41,7 +41,7 @@ export class CollabryFunction extends NodejsFunction {
   readonly logGroupResource: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: CollabryFunctionProps) {
-    const { logRetention, logRemovalPolicy, bundling, environment, ...rest } = props;
+    const { logRetention, logRemovalPolicy, bundling, ...rest } = props;
     // An explicit log group: retention is enforced from the first deploy (no log group left behind
     // forever by the Lambda service) and the group is removed or kept with the stage.
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
@@ -57,15 +57,14 @@ export class CollabryFunction extends NodejsFunction {
       loggingFormat: lambda.LoggingFormat.JSON,
       logGroup,
       ...rest,
-      environment: {
-        // Stack traces point at the TypeScript sources (source maps are bundled below).
-        NODE_OPTIONS: "--enable-source-maps",
-        ...environment,
-      },
       bundling: {
         format: OutputFormat.ESM,
         target: "node22",
         minify: true,
+        // The map is deployed beside the bundle, but the functions run without --enable-source-maps:
+        // Node would read it at every cold start (~35 ms of a model function's init) and decode it
+        // whole the first time anything formats a stack. The engine's logger maps the stacks of the
+        // errors it logs instead (shared/observability/stack-source-map.ts).
         sourceMap: true,
         sourcesContent: false,
         mainFields: ["module", "main"],
