@@ -11,6 +11,11 @@
 // Beside latency, each level reports the server's main-thread CPU per stream (from
 // /proc/<pid>/task/<pid>/schedstat): every request of the engine is served on that one thread, so
 // CPU per stream × streams per second says how close a level runs to saturating it.
+// Last, bench/chat/client-floor.ts runs the required model client alone (ChatOpenAI through
+// createOpenAICompatibleChatModel, in its own process) at 100 concurrent streams against the same
+// stub: its CPU per stream and per token is the part of the engine's that no implementation using
+// that client can remove, and with the CPU of the stub and the load generator it gives the cores
+// the 100-stream rate needs, beside the cores this machine has.
 //
 // Usage: npm run bench:chat [-- --seconds 10]   (seconds per concurrency level and server)
 import { randomBytes } from "node:crypto";
@@ -68,6 +73,59 @@ function options(): { seconds: number } {
   const seconds = values.seconds === undefined ? 10 : Number(values.seconds);
   if (!Number.isInteger(seconds) || seconds < 2 || seconds > 60) throw new Error("--seconds must be 2..60");
   return { seconds };
+}
+
+interface ClientFloor {
+  concurrency: number;
+  streams: number;
+  tokens: number;
+  failed: number;
+  /** CPU seconds of the client's process over the measured window. */
+  cpu_s: number;
+  wall_s: number;
+  load_average_1m: number;
+  /** CPU seconds the stub model used over the same window. */
+  stub_model_cpu_s: number | undefined;
+}
+
+/**
+ * The required model client alone (bench/chat/client-floor.ts) at `concurrency` streams against the
+ * same stub, in a process of its own so its CPU time is the client's and nothing else's.
+ */
+async function measureClientFloor(stubUrl: string, stubPid: number, concurrency: number, seconds: number) {
+  const child = await spawnReadyChild({
+    name: "model client floor",
+    script: fileURLToPath(new URL("./chat/client-floor.ts", import.meta.url)),
+    cwd: REPO_ROOT,
+    env: {
+      ...baseEnv(),
+      CLIENT_FLOOR_STUB_URL: stubUrl,
+      CLIENT_FLOOR_CONCURRENCY: String(concurrency),
+      CLIENT_FLOOR_SECONDS: String(seconds),
+    },
+    readyTimeoutMs: 30_000,
+    parseReady: (line) => parseReady(line, () => true),
+  });
+  try {
+    const stubBefore = sampleProcess(stubPid);
+    const code = await child.exited;
+    const stubAfter = sampleProcess(stubPid);
+    // The report line can still be in the pipe when the exit is seen.
+    for (let wait = 0; wait < 20 && child.reports.length === 0; wait += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const report = child.reports.find((line) => "load_client_floor" in line)?.load_client_floor as
+      | Omit<ClientFloor, "stub_model_cpu_s">
+      | undefined;
+    if (code !== 0 || !report)
+      throw new Error(`model client floor exited with ${code} (${child.logs.samples.join(" | ")})`);
+    return {
+      ...report,
+      stub_model_cpu_s: stubBefore && stubAfter ? round(stubAfter.cpuS - stubBefore.cpuS, 2) : undefined,
+    } satisfies ClientFloor;
+  } finally {
+    await child.stop();
+  }
 }
 
 async function startFloor(stubUrl: string): Promise<ChildHandle<{ url: string }>> {
@@ -207,6 +265,74 @@ function overheadFigures(
   return { figures, detail };
 }
 
+/**
+ * At 100 concurrent streams: the engine's whole-process CPU per stream and per token beside the
+ * required model client alone, and the CPU the 100-stream rate needs (engine, stub model and load
+ * generator together, and with the model client alone in the engine's place) beside the cores
+ * this machine has. The rate is the bare proxy's: what 100 back-to-back users ask for when the
+ * server in between adds almost nothing.
+ */
+function cpuFigures(levels: Level[], timings: StubTiming[], client: ClientFloor, seconds: number): Figure[] {
+  const concurrency = client.concurrency;
+  const engine = levels.find((level) => level.server === "engine" && level.concurrency === concurrency);
+  const floor = levels.find((level) => level.server === "floor" && level.concurrency === concurrency);
+  if (!engine || !floor || engine.processCpuS === undefined || floor.processCpuS === undefined) return [];
+  if (engine.streams.length === 0 || floor.streams.length === 0 || client.streams === 0) return [];
+  const tokensByKey = new Map(timings.map((timing) => [timing.key, timing.tokens]));
+  const tokensOf = (level: Level) => level.streams.reduce((sum, stream) => sum + (tokensByKey.get(stream.key) ?? 0), 0);
+  const perStreamMs = (cpuS: number, streams: number) => round((cpuS * 1000) / streams, 2);
+  const perTokenUs = (cpuS: number, tokens: number) => (tokens > 0 ? round((cpuS * 1e6) / tokens, 1) : null);
+  const engineMs = perStreamMs(engine.processCpuS, engine.streams.length);
+  const floorMs = perStreamMs(floor.processCpuS, floor.streams.length);
+  const clientMs = perStreamMs(client.cpu_s, client.streams);
+  const mainThreadMs = engine.mainThread ? perStreamMs(engine.mainThread.onCpuS, engine.streams.length) : undefined;
+  const stubMs =
+    engine.otherCpuS.stub_model === undefined ? 0 : perStreamMs(engine.otherCpuS.stub_model, engine.streams.length);
+  const generatorMs = perStreamMs(engine.otherCpuS.load_generator, engine.streams.length);
+  const rate = floor.streams.length / seconds;
+  const cores = cpus().length;
+  const coresFor = (perStream: number) => round((rate * perStream) / 1000, 2);
+  const label = `${concurrency} concurrent streams`;
+  return [
+    figure({
+      id: `chat.process_cpu_per_stream.c${concurrency}_ms`,
+      label: `chat CPU per stream, whole engine process (model client thread included), ${label}`,
+      unit: "ms",
+      value: engineMs,
+      better: "lower",
+      baseline: { label: "required model client alone (ChatOpenAI, own process)", value: clientMs },
+      note: `bare Node SSE proxy ${floorMs} ms; engine main thread ${mainThreadMs ?? "n/a"} ms; client alone: ${client.streams} streams in ${client.wall_s} s, load ${client.load_average_1m}; engine: ${engine.streams.length} streams, load ${engine.loadAverage1m}`,
+    }),
+    figure({
+      id: `chat.model_client.cpu_per_token.c${concurrency}_us`,
+      label: `chat model client alone (ChatOpenAI via createOpenAICompatibleChatModel), CPU per streamed token, ${label}`,
+      unit: "µs",
+      value: perTokenUs(client.cpu_s, client.tokens),
+      better: "lower",
+      baseline: { label: "bare Node SSE proxy, whole process", value: perTokenUs(floor.processCpuS, tokensOf(floor)) },
+      note: `engine whole process ${perTokenUs(engine.processCpuS, tokensOf(engine)) ?? "n/a"} µs per token; ${client.tokens} tokens, ${client.failed} failed streams`,
+    }),
+    figure({
+      id: `chat.cpu_budget.c${concurrency}.engine_cores`,
+      label: `cores needed at the ${concurrency}-stream rate (${round(rate, 0)} streams/s): engine + stub model + load generator`,
+      unit: "cores",
+      value: coresFor(engineMs + stubMs + generatorMs),
+      better: "lower",
+      baseline: { label: "cores of this machine", value: cores },
+      note: `per stream: engine ${engineMs} ms, stub ${stubMs} ms, load generator ${generatorMs} ms; a core fully busy queues work, and that queue is the p95`,
+    }),
+    figure({
+      id: `chat.cpu_budget.c${concurrency}.required_cores`,
+      label: `cores needed at the same rate with the required model client alone in the engine's place (lower bound)`,
+      unit: "cores",
+      value: coresFor(clientMs + stubMs + generatorMs),
+      better: "lower",
+      baseline: { label: "cores of this machine", value: cores },
+      note: `leaves ${round((cores * 1000) / rate - clientMs - stubMs - generatorMs, 2)} ms of CPU per stream for everything else the engine does (HTTP, auth, limits, store, SSE), against ${round(engineMs - clientMs, 2)} ms measured`,
+    }),
+  ];
+}
+
 async function main(): Promise<void> {
   const { seconds } = options();
   const startedAt = new Date();
@@ -268,8 +394,13 @@ async function main(): Promise<void> {
         log(`${server} c${concurrency}: ${streams.length} streams (load average ${loadAverage1m})`);
       }
     }
+    const client = await measureClientFloor(stub.ready.baseUrl, stub.pid, Math.max(...CONCURRENCY), seconds);
+    log(
+      `model client alone c${client.concurrency}: ${client.streams} streams, ${client.cpu_s} s CPU (load average ${client.load_average_1m})`,
+    );
     const timings = (await (await fetch(`${stub.ready.baseUrl}${TIMINGS_PATH}`)).json()) as StubTiming[];
     const { figures, detail } = overheadFigures(levels, timings, seconds);
+    figures.push(...cpuFigures(levels, timings, client, seconds));
     const report = {
       benchmark: "chat",
       generated_at: startedAt.toISOString(),
@@ -283,6 +414,7 @@ async function main(): Promise<void> {
       },
       figures,
       levels: detail,
+      model_client_alone: client,
       engine_logs: engine.logs,
     };
     await writeFile(RESULTS, `${JSON.stringify(report, null, 2)}\n`);
