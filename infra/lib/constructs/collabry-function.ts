@@ -25,8 +25,17 @@ export const EXTERNAL_MODULES = ["@aws-sdk/*", "faiss-node", "@napi-rs/canvas"];
  * Packages replaced in every bundle (esbuild's alias), the replacement relative to the project root
  * where esbuild runs. whatwg-url: Node's own WHATWG URL instead of a second implementation and its
  * Unicode tables (see shared/store/whatwg-url.ts).
+ *
+ * zod: the same zod with English as its only locale (see shared/validation/zod-bundled/index.ts).
+ * @hono/zod-openapi and LangChain hold zod's whole `z` object, and with it every export of zod,
+ * including the error messages of 40+ languages (~260 KiB a bundle) that the engine never selects.
+ * esbuild's alias also rewrites subpaths (`zod/v4` → `<directory>/v4`), so the replacement is a
+ * directory with one module per entry point of zod's package.json.
  */
-export const BUNDLE_ALIASES: Readonly<Record<string, string>> = { "whatwg-url": "./shared/store/whatwg-url.ts" };
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  "whatwg-url": "./shared/store/whatwg-url.ts",
+  zod: "./shared/validation/zod-bundled",
+};
 
 export interface CollabryFunctionProps extends Omit<NodejsFunctionProps, "entry"> {
   /** Absolute path of the handler module (functions/<feature>/handler.ts). */
