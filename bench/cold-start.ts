@@ -283,8 +283,7 @@ function lambdaEnvironment(
     AWS_REGION: "eu-west-1",
     AWS_DEFAULT_REGION: "eu-west-1",
     LAMBDA_TASK_ROOT: taskRoot,
-    // Set by CollabryFunction on every function (source maps are parsed at load).
-    NODE_OPTIONS: "--enable-source-maps",
+    // No NODE_OPTIONS: CollabryFunction deploys the source map but runs without --enable-source-maps.
     // The variables infra/lib/stacks/api-stack.ts sets, minus bucket/queue/model (see ConfigMode).
     STAGE: "bench",
     MONGO_DB: "collabry",

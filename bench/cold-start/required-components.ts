@@ -97,7 +97,6 @@ app.openapi(ask, async (c) => {
 });
 
 export const handler = handle(app);
-// The Node-level init work every function does (shared/engine/lambda-init.ts): without it the first
-// streamed answer formats a stack trace through the whole source map (~350 ms of CPU), a cost of
-// Node under --enable-source-maps, not of the components measured here.
+// The runtime preparation every function does during Lambda's init (shared/engine/lambda-init.ts),
+// so the first event costs here what it costs them.
 await buildDuringInit(async () => undefined);
