@@ -668,9 +668,11 @@ async function main(): Promise<void> {
         .join(", ");
     const requiredMib = requiredBundle.error ? null : mib(requiredBundle.bundle_bytes);
     const allFeaturesMib = allFeaturesExact && !allFeaturesExact.error ? mib(allFeaturesExact.bundle_bytes) : null;
-    // A function the stack gives a model is measured against the required components alone (what
-    // it cannot go below); the others, which need fewer of them, against the all-features bundle.
-    const modelBundle = (bundle: string) => plan.some((unit) => unit.bundle === bundle && unit.usesModel);
+    // An API function the stack gives a model is measured against the required components alone
+    // (what it cannot go below); the others, which need fewer of them (the ingestion worker has
+    // embeddings but no chat model and no routes), against the all-features bundle.
+    const modelBundle = (bundle: string) =>
+      bundle !== "ingest-worker" && plan.some((unit) => unit.bundle === bundle && unit.usesModel);
     const figures: Figure[] = [
       figure({
         id: "cold_start.required_components.bundle_mib",
@@ -720,7 +722,7 @@ async function main(): Promise<void> {
       );
     }
     for (const entry of held) {
-      const withModel = plan.some((unit) => unit.name === entry.function && unit.usesModel);
+      const withModel = modelBundle(entry.bundle);
       figures.push(
         figure({
           id: `cold_start.${entry.function}.init_ms`,
