@@ -319,7 +319,7 @@ function cpuFigures(levels: Level[], timings: StubTiming[], client: ClientFloor,
       value: coresFor(engineMs + stubMs + generatorMs),
       better: "lower",
       baseline: { label: "cores of this machine", value: cores },
-      note: `per stream: engine ${engineMs} ms, stub ${stubMs} ms, load generator ${generatorMs} ms; a core fully busy queues work, and that queue is the p95`,
+      note: `per stream: engine ${engineMs} ms (${coresFor(engineMs)} cores, of which the model client alone ${coresFor(clientMs)}), stub ${stubMs} ms, load generator ${generatorMs} ms; work beyond a free core waits in the run queue, and that wait is the p95`,
     }),
     figure({
       id: `chat.cpu_budget.c${concurrency}.required_cores`,
