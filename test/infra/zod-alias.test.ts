@@ -1,9 +1,9 @@
 // The Lambda bundles get zod through BUNDLE_ALIASES (shared/validation/zod-bundled): zod with English
-// as its only locale. Checked three ways: each module there exports what zod's entry point of the
-// same name exports (the same values; `locales` holding English only), so a zod upgrade that changes
-// its exports fails here rather than in a deployed function; a bundle built with the CDK's esbuild
-// settings behaves as zod itself does (zod-usage.ts, run both ways); and no function bundles a
-// locale other than English.
+// as its only locale, standing for the one zod installed. Checked three ways: each module there
+// exports what zod's entry point of the same name exports (the same values; `locales` holding
+// English only), so a zod upgrade that changes its exports fails here rather than in a deployed
+// function; a bundle built with the CDK's esbuild settings behaves as zod itself does
+// (zod-usage.ts, run both ways); and no function bundles a locale other than English.
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -67,6 +67,19 @@ describe("the zod of the Lambda bundles (shared/validation/zod-bundled)", () => 
     // Assess: a directory, since esbuild's alias sends `zod/v4` to `<replacement>/v4`.
     expect(BUNDLE_ALIASES.zod).toBe("./shared/validation/zod-bundled");
     expect(join(repoRoot, BUNDLE_ALIASES.zod ?? "")).toBe(SHIM_DIR);
+  });
+
+  it("stands for the only zod installed, so no package is given a zod other than the one it resolves", () => {
+    // Prepare: the alias applies to every importer, a package with its own copy of zod included.
+    const lock = JSON.parse(readFileSync(join(repoRoot, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { version?: string }>;
+    };
+
+    // Act
+    const copies = Object.keys(lock.packages).filter((path) => /(^|\/)node_modules\/zod$/.test(path));
+
+    // Assess
+    expect(copies).toEqual(["node_modules/zod"]);
   });
 
   it("has a module for every entry point of zod's package.json", () => {
