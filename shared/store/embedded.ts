@@ -209,16 +209,17 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
   let queued: QueuedWrite[] = [];
 
   /**
-   * Commits the writes issued in the same synchronous run (a `Promise.all` of writes, a batch of
-   * usage records) in one transaction: a commit costs ~30 µs of locking and WAL bookkeeping, a
-   * statement inside one ~7 µs. Each plan still sees the writes queued before it, a plan that
-   * refuses fails only its own write, and if the transaction itself fails every write is retried
-   * in a transaction of its own, so one bad write never fails another.
+   * Commits the writes issued in the same turn of the event loop (a `Promise.all` of writes, the
+   * writes of every request whose data arrived in that turn) in one transaction, right after the
+   * turn's I/O callbacks: a commit costs ~30 µs of locking and WAL bookkeeping, a statement inside
+   * one ~7 µs. Each plan still sees the writes queued before it, a plan that refuses fails only its
+   * own write, and if the transaction itself fails every write is retried in a transaction of its
+   * own, so one bad write never fails another.
    */
   function enqueueWrite(name: string, plan: QueuedWrite["plan"]): Promise<Committed> {
     return new Promise<Committed>((resolve, reject) => {
       queued.push({ name, plan, resolve, reject });
-      if (queued.length === 1) queueMicrotask(commitQueued);
+      if (queued.length === 1) setImmediate(commitQueued);
     });
   }
 
@@ -466,6 +467,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     },
     async close() {
       if (!isOpen) return;
+      // Writes already issued are committed, not dropped.
+      if (queued.length > 0) commitQueued();
       isOpen = false;
       states.clear();
       // Closing the last connection checkpoints the WAL into the database file and fsyncs it.

@@ -32,6 +32,38 @@ describeDocumentStoreContract("embedded", async () => {
 });
 
 describe("embedded store", () => {
+  it("commits the writes of one event-loop turn together, from any callback, and the writes issued before close", async () => {
+    // Prepare
+    const dir = freshDir();
+    const store = await openEmbeddedStore({ dir });
+    const counters = store.collection<{ _id: string; count: number }>("counters");
+
+    // Act: two timers of the same turn, the second one's update planned after the first one's insert.
+    const [inserted, incremented] = await new Promise<[Promise<unknown>, Promise<unknown>]>((resolve) => {
+      let first: Promise<unknown> | undefined;
+      setTimeout(() => {
+        first = counters.insertOne({ _id: "turn", count: 1 });
+      }, 0);
+      setTimeout(
+        () => resolve([first as Promise<unknown>, counters.updateOne({ _id: "turn" }, { $inc: { count: 1 } })]),
+        0,
+      );
+    });
+    await Promise.all([inserted, incremented]);
+    const unawaited = counters.insertOne({ _id: "at-close", count: 7 });
+    await store.close();
+    const reopened = await openEmbeddedStore({ dir });
+    const stored = await reopened.collection<{ _id: string; count: number }>("counters").find({}, { sort: { _id: 1 } });
+    await reopened.close();
+
+    // Assess
+    await unawaited; // acknowledged, not refused by the close
+    expect(stored).toEqual([
+      { _id: "at-close", count: 7 },
+      { _id: "turn", count: 2 },
+    ]);
+  });
+
   it("commits writes issued together in one transaction, each seeing the ones before it, a refusal failing only itself", async () => {
     // Prepare
     const dir = freshDir();
