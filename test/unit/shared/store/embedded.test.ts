@@ -32,7 +32,7 @@ describeDocumentStoreContract("embedded", async () => {
 });
 
 describe("embedded store", () => {
-  it("commits the writes of one event-loop turn together, from any callback, and the writes issued before close", async () => {
+  it("commits writes issued from separate callbacks in their order, and the writes issued before close", async () => {
     // Prepare
     const dir = freshDir();
     const store = await openEmbeddedStore({ dir });
