@@ -54,6 +54,7 @@ export interface Reply {
 
 /** Generation failed before any token: nothing was stored for the assistant (502 on JSON routes). */
 export class GenerationFailedError extends AppError {
+  override readonly name = "GenerationFailedError";
   constructor(message: string) {
     super(502, message);
   }

@@ -9,6 +9,9 @@ export interface ValidationIssue {
 
 /** Base of every error a client may see; `detail` is the contract's error body. */
 export class AppError extends Error {
+  // Each subclass names itself: a bundle's minifier renames classes, so `new.target.name` would log as
+  // "Ug" (and a subclass without its own name logs as "AppError").
+  override readonly name: string = "AppError";
   readonly expose: boolean = true;
   constructor(
     readonly statusCode: number,
@@ -16,7 +19,6 @@ export class AppError extends Error {
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
-    this.name = new.target.name;
   }
 
   get detail(): unknown {
@@ -25,36 +27,42 @@ export class AppError extends Error {
 }
 
 export class BadRequestError extends AppError {
+  override readonly name = "BadRequestError";
   constructor(message: string) {
     super(400, message);
   }
 }
 
 export class UnauthorizedError extends AppError {
+  override readonly name = "UnauthorizedError";
   constructor(message = "Not authenticated") {
     super(401, message, { "WWW-Authenticate": "Bearer" });
   }
 }
 
 export class ForbiddenError extends AppError {
+  override readonly name = "ForbiddenError";
   constructor(message = "Forbidden") {
     super(403, message);
   }
 }
 
 export class NotFoundError extends AppError {
+  override readonly name = "NotFoundError";
   constructor(message = "Not found") {
     super(404, message);
   }
 }
 
 export class ConflictError extends AppError {
+  override readonly name = "ConflictError";
   constructor(message: string) {
     super(409, message);
   }
 }
 
 export class PayloadTooLargeError extends AppError {
+  override readonly name = "PayloadTooLargeError";
   /** `unreadBody`: the request body was refused before it was read, so the connection must close. */
   constructor(message = "Request body too large", options: { unreadBody?: boolean } = {}) {
     // An unread body would otherwise be taken as the start of the next request on a kept-alive socket.
@@ -63,6 +71,7 @@ export class PayloadTooLargeError extends AppError {
 }
 
 export class ValidationError extends AppError {
+  override readonly name = "ValidationError";
   constructor(readonly issues: ValidationIssue[]) {
     super(422, issues.map((issue) => `${issue.loc.join(".")}: ${issue.msg}`).join("; "));
   }
@@ -73,12 +82,14 @@ export class ValidationError extends AppError {
 }
 
 export class QuotaExceededError extends AppError {
+  override readonly name = "QuotaExceededError";
   constructor(message: string, retryAfterSeconds: number) {
     super(429, message, { "Retry-After": String(Math.max(1, Math.ceil(retryAfterSeconds))) });
   }
 }
 
 export class ServiceUnavailableError extends AppError {
+  override readonly name = "ServiceUnavailableError";
   constructor(message: string) {
     super(503, message);
   }

@@ -6,6 +6,7 @@ import type { ChatModel, ChatTurn, TokenUsage } from "./chat-model.ts";
 
 /** The model's output stayed invalid after a repair attempt. */
 export class StructuredOutputError extends AppError {
+  override readonly name = "StructuredOutputError";
   constructor(what: string) {
     super(502, `The language model did not produce a valid ${what}. Please try again.`);
   }

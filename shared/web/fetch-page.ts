@@ -30,6 +30,7 @@ const STATUS: Record<PageFetchFailure, number> = {
 
 /** A page could not be fetched; the message is safe to show (it names the URL's problem, never internals). */
 export class PageFetchError extends AppError {
+  override readonly name = "PageFetchError";
   constructor(
     readonly code: PageFetchFailure,
     message: string,
