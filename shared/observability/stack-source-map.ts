@@ -104,6 +104,8 @@ export class BundleSourceMap {
   private readonly checkpoints: Segment[][] = [];
   /** Where the next line's text starts, and the source fields carried over from the lines before. */
   private next = { start: 0, source: 0, line: 0, sourceColumn: 0 };
+  /** The fields of the segment being read (see readFields). */
+  private readonly deltas = new Int32Array(5);
 
   private constructor(
     private readonly mappings: string,
@@ -160,7 +162,7 @@ export class BundleSourceMap {
    * per segment (a 2 MiB bundle's map has ~400k of them), only per checkpoint.
    */
   private decodeLine(): void {
-    const { mappings } = this;
+    const { mappings, deltas } = this;
     const length = mappings.length;
     const marks: Segment[] = [];
     // Generated columns restart on each line; the source fields carry over from the line before.
@@ -168,50 +170,25 @@ export class BundleSourceMap {
     let column = 0;
     let position = this.next.start;
     let count = 0;
-    segments: while (position < length) {
-      let code = mappings.charCodeAt(position);
+    while (position < length) {
+      const code = mappings.charCodeAt(position);
       if (code === SEMICOLON) break;
       if (code === COMMA) {
         position += 1;
         continue;
       }
-      // One segment: 1, 4 or 5 base64 VLQ fields.
-      let fields = 0;
-      let delta0 = 0;
-      let delta1 = 0;
-      let delta2 = 0;
-      let delta3 = 0;
-      while (position < length) {
-        code = mappings.charCodeAt(position);
-        if (code === COMMA || code === SEMICOLON) break;
-        let value = 0;
-        let shift = 0;
-        let digit = 0;
-        do {
-          digit = code < 128 ? (BASE64_VALUE[code] as number) : -1;
-          // A malformed segment: the rest of the line is not trusted.
-          if (digit < 0 || shift > 30) break segments;
-          value |= (digit & 31) << shift;
-          shift += 5;
-          position += 1;
-          code = position < length ? mappings.charCodeAt(position) : SEMICOLON;
-        } while (digit & 32);
-        const decoded = value & 1 ? -(value >>> 1) : value >>> 1;
-        if (fields === 0) delta0 = decoded;
-        else if (fields === 1) delta1 = decoded;
-        else if (fields === 2) delta2 = decoded;
-        else if (fields === 3) delta3 = decoded;
-        fields += 1;
-      }
-      if (fields !== 1 && fields !== 4 && fields !== 5) break;
-      column += delta0;
-      const hasSource = fields >= 4;
+      const end = readFields(mappings, position, deltas);
+      // A malformed segment: the rest of the line is not trusted.
+      if (end < 0) break;
+      position = end;
+      column += deltas[0] as number;
+      const hasSource = deltas[4] !== 1;
       if (hasSource) {
-        source += delta1;
-        line += delta2;
-        sourceColumn += delta3;
+        source += deltas[1] as number;
+        line += deltas[2] as number;
+        sourceColumn += deltas[3] as number;
       }
-      if (count % CHECKPOINT_EVERY === 0) marks.push({ end: position, column, source, line, sourceColumn, hasSource });
+      if (count % CHECKPOINT_EVERY === 0) marks.push({ end, column, source, line, sourceColumn, hasSource });
       count += 1;
     }
     while (position < length && mappings.charCodeAt(position) !== SEMICOLON) position += 1;
@@ -221,31 +198,12 @@ export class BundleSourceMap {
 
   /** Reads the segment starting at `start`, its fields relative to `previous`; undefined if malformed. */
   private readSegment(start: number, previous: Segment): Segment | undefined {
-    const { mappings } = this;
-    const deltas = [0, 0, 0, 0];
-    let fields = 0;
-    let position = start;
-    while (position < mappings.length) {
-      let code = mappings.charCodeAt(position);
-      if (code === COMMA || code === SEMICOLON) break;
-      let value = 0;
-      let shift = 0;
-      let digit = 0;
-      do {
-        digit = code < 128 ? (BASE64_VALUE[code] as number) : -1;
-        if (digit < 0 || shift > 30) return undefined;
-        value |= (digit & 31) << shift;
-        shift += 5;
-        position += 1;
-        code = position < mappings.length ? mappings.charCodeAt(position) : SEMICOLON;
-      } while (digit & 32);
-      if (fields < 4) deltas[fields] = value & 1 ? -(value >>> 1) : value >>> 1;
-      fields += 1;
-    }
-    if (fields !== 1 && fields !== 4 && fields !== 5) return undefined;
-    const hasSource = fields >= 4;
+    const { deltas } = this;
+    const end = readFields(this.mappings, start, deltas);
+    if (end < 0) return undefined;
+    const hasSource = deltas[4] !== 1;
     return {
-      end: position,
+      end,
       column: previous.column + (deltas[0] as number),
       source: hasSource ? previous.source + (deltas[1] as number) : previous.source,
       line: hasSource ? previous.line + (deltas[2] as number) : previous.line,
@@ -253,6 +211,37 @@ export class BundleSourceMap {
       hasSource,
     };
   }
+}
+
+/**
+ * Reads the base64 VLQ fields of the segment at `start`: the first four into `out[0..3]`, their
+ * count into `out[4]`. Returns where the segment ends (its `,` or `;`, or the end of the mappings),
+ * or -1 for a malformed segment (a character outside base64, an overlong value, or a field count
+ * other than 1, 4 or 5).
+ */
+function readFields(mappings: string, start: number, out: Int32Array): number {
+  const length = mappings.length;
+  let fields = 0;
+  let position = start;
+  while (position < length) {
+    let code = mappings.charCodeAt(position);
+    if (code === COMMA || code === SEMICOLON) break;
+    let value = 0;
+    let shift = 0;
+    let digit = 0;
+    do {
+      digit = code < 128 ? (BASE64_VALUE[code] as number) : -1;
+      if (digit < 0 || shift > 30) return -1;
+      value |= (digit & 31) << shift;
+      shift += 5;
+      position += 1;
+      code = position < length ? mappings.charCodeAt(position) : SEMICOLON;
+    } while (digit & 32);
+    if (fields < 4) out[fields] = value & 1 ? -(value >>> 1) : value >>> 1;
+    fields += 1;
+  }
+  out[4] = fields;
+  return fields === 1 || fields === 4 || fields === 5 ? position : -1;
 }
 
 /** `../../shared/http/app.ts` → `shared/http/app.ts`: where the project's sources are, not where the bundler ran. */

@@ -3,7 +3,8 @@
 // exports what zod's entry point of the same name exports (the same values; `locales` holding
 // English only), so a zod upgrade that changes its exports fails here rather than in a deployed
 // function; a bundle built with the CDK's esbuild settings behaves as zod itself does
-// (zod-usage.ts, run both ways); and no function bundles a locale other than English.
+// (zod-usage.ts, run both ways). That no function bundles a locale other than English is checked
+// with the other contents of the bundles (bundles.test.ts).
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -13,10 +14,8 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { build, type Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { featureRoutes } from "#functions/index.ts";
 import { cdkEsbuildOptions } from "../../bench/cold-start/bundle-options.ts";
 import { BUNDLE_ALIASES } from "../../infra/lib/constructs/collabry-function.ts";
-import { DOCUMENT_PARSER_NODE_MODULES } from "../../infra/lib/constructs/document-parsers.ts";
 import { repoRoot } from "./support.ts";
 import { type ZodUsage, zodUsage } from "./zod-usage.ts";
 
@@ -181,45 +180,5 @@ describe("a bundle built with the CDK's esbuild settings", () => {
     expect(bundled.invalidRequest).toEqual(direct.invalidRequest);
     expect(bundled.invalidRequest.status).toBe(400);
     expect(JSON.stringify(bundled.invalidRequest.body)).toContain("Too small: expected string to have >=1 characters");
-  });
-});
-
-describe("the function bundles", () => {
-  const entries: Record<string, string> = {
-    authorizer: "functions/authorizer/handler.ts",
-    "ingest-worker": "functions/ingest/worker.ts",
-    ...Object.fromEntries(featureRoutes.map(({ feature }) => [feature, `functions/${feature}/handler.ts`])),
-  };
-  const locales = new Map<string, string[]>();
-
-  beforeAll(async () => {
-    // Act: one build for every entry (the graphs share most modules), metafile only.
-    const options = cdkEsbuildOptions(repoRoot, "", "", DOCUMENT_PARSER_NODE_MODULES);
-    delete options.outfile;
-    const result = await build({
-      ...options,
-      entryPoints: entries,
-      outdir: "bundles",
-      write: false,
-      minify: false,
-      sourcemap: false,
-    });
-    for (const output of Object.values((result.metafile as Metafile).outputs)) {
-      const name = Object.entries(entries).find(([, entry]) => entry === output.entryPoint)?.[0];
-      // The language files; zod's index of them stays (as an empty init function) where zod is
-      // initialised lazily.
-      const bundledLocales = Object.keys(output.inputs).filter(
-        (input) => LOCALES.test(input) && !input.endsWith("/locales/index.js"),
-      );
-      if (name) locales.set(name, bundledLocales);
-    }
-  }, 120_000);
-
-  it("hold no locale of zod other than English", () => {
-    // Assess
-    expect([...locales.keys()].sort()).toEqual(Object.keys(entries).sort());
-    for (const [name, bundledLocales] of locales) {
-      expect(bundledLocales, name).toEqual(["node_modules/zod/v4/locales/en.js"]);
-    }
   });
 });
