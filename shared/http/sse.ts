@@ -167,17 +167,15 @@ export class SseWriter {
   }
 }
 
-const ERROR_TEXT_MAX = 300;
-
 /** The message of an `error` event's data (`{"error": "..."}`, or the raw text). */
-export function errorTextOf(data: string): string {
+function errorTextOf(data: string): string {
   try {
     const parsed = JSON.parse(data) as { error?: unknown };
-    if (typeof parsed.error === "string") return parsed.error.slice(0, ERROR_TEXT_MAX);
+    if (typeof parsed.error === "string") return parsed.error;
   } catch {
     // Fall through to the raw text.
   }
-  return data.slice(0, ERROR_TEXT_MAX) || "stream error";
+  return data || "stream error";
 }
 
 /** How an event stream ended: the first error event's message, and whether the client left first. */

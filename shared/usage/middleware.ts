@@ -22,6 +22,7 @@ export interface UsageGateDeps {
   now?: () => Date;
 }
 
+/** Longest error text a usage record keeps (a JSON `detail` or a stream's first `error` event). */
 const ERROR_TEXT_MAX = 300;
 /** Tokens reserved for a user's first request of the day, before there is a mean to go by. */
 const FIRST_REQUEST_TOKENS = 1_000;
@@ -154,7 +155,15 @@ export function usageMiddleware(deps: UsageGateDeps): MiddlewareHandler<AppEnv> 
     };
     const observer: StreamObserver = {
       claimed: false,
-      end: (end) => finishOnce({ success: end.error === undefined, ...end }, 200),
+      end: ({ error, abandoned }) =>
+        finishOnce(
+          {
+            success: error === undefined,
+            abandoned,
+            ...(error === undefined ? {} : { error: error.slice(0, ERROR_TEXT_MAX) }),
+          },
+          200,
+        ),
     };
     c.set("streamObserver", observer);
 
