@@ -17,9 +17,21 @@ function wireError(error: unknown): WireError {
   return { name: "Error", message: String(error) };
 }
 
-async function stream(id: number, request: WireRequest): Promise<void> {
+/** Runs one call under its own abort controller; whatever it throws goes back as the call's error. */
+async function call(id: number, work: (signal: AbortSignal) => Promise<void>, beforeError?: () => void): Promise<void> {
   const controller = new AbortController();
   running.set(id, controller);
+  try {
+    await work(controller.signal);
+  } catch (error) {
+    beforeError?.();
+    send({ type: "error", id, error: wireError(error) });
+  } finally {
+    running.delete(id);
+  }
+}
+
+function stream(id: number, request: WireRequest): Promise<void> {
   // Chunks that arrive in the same turn of this thread's loop travel in one message; the first one
   // (time to first token) leaves at once.
   let pending: ChatChunk[] = [];
@@ -31,37 +43,31 @@ async function stream(id: number, request: WireRequest): Promise<void> {
     send({ type: "chunks", id, chunks: pending });
     pending = [];
   };
-  try {
-    for await (const chunk of model.stream({ ...request, signal: controller.signal })) {
-      pending.push(chunk);
-      if (!sentAny) {
-        sentAny = true;
-        flush();
-      } else if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
+  return call(
+    id,
+    async (signal) => {
+      for await (const chunk of model.stream({ ...request, signal })) {
+        pending.push(chunk);
+        if (!sentAny) {
+          sentAny = true;
+          flush();
+        } else if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
       }
-    }
-    flush();
-    send({ type: "end", id });
-  } catch (error) {
-    flush();
-    send({ type: "error", id, error: wireError(error) });
-  } finally {
-    running.delete(id);
-  }
+      flush();
+      send({ type: "end", id });
+    },
+    // The chunks that came before the error are delivered first.
+    flush,
+  );
 }
 
-async function complete(id: number, request: WireRequest): Promise<void> {
-  const controller = new AbortController();
-  running.set(id, controller);
-  try {
-    send({ type: "result", id, result: await model.complete({ ...request, signal: controller.signal }) });
-  } catch (error) {
-    send({ type: "error", id, error: wireError(error) });
-  } finally {
-    running.delete(id);
-  }
+function complete(id: number, request: WireRequest): Promise<void> {
+  return call(id, async (signal) => {
+    send({ type: "result", id, result: await model.complete({ ...request, signal }) });
+  });
 }
 
 port.on("message", (message: ToModelThread) => {
