@@ -3,6 +3,7 @@
 // model (the sessions and flashcards functions), its cold start then does not load them.
 import type { Config } from "../config/config.ts";
 import type { Embedder } from "../embeddings/embeddings.ts";
+import { onDemand } from "../extraction/on-demand.ts";
 import type { ChatModel } from "../llm/chat-model.ts";
 import { resolveModelEndpoint } from "../llm/endpoint.ts";
 import { createOfflineChatModel } from "../llm/offline.ts";
@@ -11,26 +12,14 @@ import type { Logger } from "../observability/logger.ts";
 import type { EngineMetrics } from "../observability/metrics.ts";
 import { createChatModel, createEmbedder } from "./model.ts";
 
-/** Built once, on first use; a failed build is retried by the next use. */
+/** Built once, on first use (a failed build is retried by the next use), and the value once built. */
 function onFirstUse<T>(build: () => Promise<T>): { get(): Promise<T>; built(): T | undefined } {
-  let pending: Promise<T> | undefined;
   let value: T | undefined;
-  return {
-    get() {
-      pending ??= build().then(
-        (built) => {
-          value = built;
-          return built;
-        },
-        (error: unknown) => {
-          pending = undefined;
-          throw error;
-        },
-      );
-      return pending;
-    },
-    built: () => value,
-  };
+  const get = onDemand(async () => {
+    value = await build();
+    return value;
+  });
+  return { get, built: () => value };
 }
 
 /** The configured chat model, built on its first call; identity and circuit state read as the model's own. */
