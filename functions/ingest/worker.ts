@@ -14,6 +14,7 @@ import type { Engine } from "#shared/engine.ts";
 import { createIngestWorker } from "#shared/ingestion/worker.ts";
 import { createLogger } from "#shared/observability/logger.ts";
 import { createMetrics } from "#shared/observability/metrics.ts";
+import { onDemand } from "#shared/on-demand.ts";
 
 type Worker = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
@@ -65,18 +66,10 @@ export async function composeWorker(
   });
 }
 
-let worker: Promise<Worker> | undefined;
-
 /** The worker, composed once per cold start; a failed composition is retried by the next event. */
-function composedWorker(): Promise<Worker> {
-  worker ??= composeWorker(loadConfig(), { openStore: openCloudStore, openBlobs: openCloudBlobs }).catch(
-    (error: unknown) => {
-      worker = undefined;
-      throw error;
-    },
-  );
-  return worker;
-}
+const composedWorker = onDemand(() =>
+  composeWorker(loadConfig(), { openStore: openCloudStore, openBlobs: openCloudBlobs }),
+);
 
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   return (await composedWorker())(event);

@@ -6,6 +6,7 @@ import type { Engine } from "#shared/engine.ts";
 import type { App } from "#shared/http/app.ts";
 import { routeRegistrar } from "#shared/http/openapi.ts";
 import type { ChatModel } from "#shared/llm/chat-model.ts";
+import { onDemand } from "#shared/on-demand.ts";
 import { ENGINE_VERSION } from "#shared/version.ts";
 import { metaRoutes } from "./routes.ts";
 import { healthRoute, rootRoute, testAuthRoute } from "./schema.ts";
@@ -65,7 +66,7 @@ export type MetaDeps = Pick<Engine, "verifyToken" | "store" | "modelCircuit" | "
 /** Registers `/`, `/health`, `/docs`, `/openapi.json` and `/test-auth`. */
 export function registerMeta(app: App, engine: MetaDeps): void {
   const route = routeRegistrar(app, metaRoutes, engine.verifyToken);
-  let openApiDocument: ReturnType<typeof buildOpenApiDocument> | undefined;
+  const openApiDocument = onDemand(() => buildOpenApiDocument());
 
   route(rootRoute, (c) =>
     c.json(
@@ -123,11 +124,7 @@ export function registerMeta(app: App, engine: MetaDeps): void {
   route(testAuthRoute, (c) => c.json({ message: "Auth works!", user_id: c.get("user").userId }, 200));
 
   app.get("/openapi.json", async (c) => {
-    openApiDocument ??= buildOpenApiDocument().catch((error: unknown) => {
-      openApiDocument = undefined;
-      throw error;
-    });
-    return c.json(await openApiDocument);
+    return c.json(await openApiDocument());
   });
   app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Collabry AI Engine — API" }));
 }

@@ -3,13 +3,13 @@
 // model (the sessions and flashcards functions), its cold start then does not load them.
 import type { Config } from "../config/config.ts";
 import type { Embedder } from "../embeddings/embeddings.ts";
-import { onDemand } from "../extraction/on-demand.ts";
 import type { ChatModel } from "../llm/chat-model.ts";
 import { resolveModelEndpoint } from "../llm/endpoint.ts";
 import { createOfflineChatModel } from "../llm/offline.ts";
 import { type CircuitState, circuitStateOf } from "../llm/resilient.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { EngineMetrics } from "../observability/metrics.ts";
+import { onDemand } from "../on-demand.ts";
 import { createChatModel, createEmbedder } from "./model.ts";
 
 /** Built once, on first use (a failed build is retried by the next use), and the value once built. */

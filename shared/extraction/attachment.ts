@@ -1,8 +1,8 @@
 // A document attached to a request (multipart field `file`) and read without being stored: the
 // qa/file and quiz/file routes. Size and type are checked before any parsing.
 import { BadRequestError, PayloadTooLargeError } from "../http/errors.ts";
+import { onDemand } from "../on-demand.ts";
 import { ExtractionError } from "./errors.ts";
-import { onDemand } from "./on-demand.ts";
 import { sniffType } from "./sniff.ts";
 import type { DocumentType, ExtractedDocument, ExtractionLimits } from "./types.ts";
 

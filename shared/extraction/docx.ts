@@ -1,8 +1,9 @@
 // DOCX via mammoth, after checking the archive's declared and actual sizes (zip-bomb guard).
 // mammoth is imported with the first DOCX: in Lambda it is installed beside the bundle.
+
+import { onDemand } from "../on-demand.ts";
 import { ExtractionError } from "./errors.ts";
 import { htmlToText } from "./html.ts";
-import { onDemand } from "./on-demand.ts";
 import type { ExtractionLimits } from "./types.ts";
 import { entriesMatchDeclaredSizes, readZipEntries, ZipFormatError } from "./zip.ts";
 

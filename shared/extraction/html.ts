@@ -2,7 +2,7 @@
 // become Markdown headings so the chunker can build heading paths, blocks become paragraphs.
 // linkedom and Readability are imported on first use: in Lambda they are installed beside the
 // bundle, not in it (infra/lib/constructs/document-parsers.ts), and a cold start never loads them.
-import { onDemand } from "./on-demand.ts";
+import { onDemand } from "../on-demand.ts";
 
 const loadLinkedom = onDemand(() => import("linkedom"));
 const loadReadability = onDemand(() => import("@mozilla/readability"));

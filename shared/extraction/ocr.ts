@@ -7,8 +7,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Tesseract from "tesseract.js";
+import { onDemand } from "../on-demand.ts";
 import { ExtractionError } from "./errors.ts";
-import { onDemand } from "./on-demand.ts";
 
 const loadTesseract = onDemand(() => import("tesseract.js"));
 

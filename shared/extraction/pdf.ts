@@ -2,10 +2,10 @@
 // unpdf is imported with the first PDF: pdf.js is 1.6 MB of code that only this path runs, and in
 // Lambda it is installed beside the bundle (infra/lib/constructs/document-parsers.ts).
 import type { getDocumentProxy } from "unpdf";
+import { onDemand } from "../on-demand.ts";
 import { ExtractionError } from "./errors.ts";
 import { MAX_OCR_PIXELS } from "./image-size.ts";
 import { recognizeImage } from "./ocr.ts";
-import { onDemand } from "./on-demand.ts";
 import type { ExtractedPage, ExtractionLimits } from "./types.ts";
 
 const loadUnpdf = onDemand(() => import("unpdf"));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { onDemand } from "#shared/extraction/on-demand.ts";
+import { onDemand } from "#shared/on-demand.ts";
 
 describe("onDemand", () => {
   it("loads once and hands the same module to every later call", async () => {
