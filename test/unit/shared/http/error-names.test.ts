@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import { afterAll, expect, it } from "vitest";
-import { EXTERNAL_MODULES } from "#infra/lib/constructs/collabry-function.ts";
+import { cdkEsbuildOptions } from "../../../../bench/cold-start/bundle-options.ts";
 
 const run = promisify(execFile);
 let dir: string | undefined;
@@ -19,20 +19,10 @@ it("keeps every exported error class's name in a minified bundle", async () => {
   // Prepare
   dir = await mkdtemp(join(tmpdir(), "error-names-"));
   const outfile = join(dir, "index.mjs");
-  await build({
-    entryPoints: ["test/unit/shared/http/error-names-entry.ts"],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    minify: true,
-    outfile,
-    external: [...EXTERNAL_MODULES, "better-sqlite3"],
-    logLevel: "silent",
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-  });
+  // Built as the CDK builds a function (minified); the store's native addon stays outside, as in the bench.
+  await build(
+    cdkEsbuildOptions(process.cwd(), "test/unit/shared/http/error-names-entry.ts", outfile, ["better-sqlite3"]),
+  );
 
   // Act
   const { stdout } = await run(process.execPath, [outfile], { cwd: process.cwd() });

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BundleSourceMap, sourceMappedStack, withSourceMappedStack } from "#shared/observability/stack-source-map.ts";
+import { cdkEsbuildOptions } from "../../../../bench/cold-start/bundle-options.ts";
 
 const run = promisify(execFile);
 const ENTRY = "test/unit/shared/observability/failing-bundle-entry.ts";
@@ -23,22 +24,8 @@ let bundle: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "stack-map-"));
   bundle = join(dir, "index.mjs");
-  // The CDK's settings that matter here: one minified ESM file with an external map, no sources content.
-  await build({
-    entryPoints: [ENTRY],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    outfile: bundle,
-    logLevel: "silent",
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-  });
+  // Built as the CDK builds a function: one minified ESM file with its map beside it, no sources content.
+  await build(cdkEsbuildOptions(process.cwd(), ENTRY, bundle));
 }, 60_000);
 
 afterAll(async () => {
