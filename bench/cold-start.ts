@@ -824,7 +824,7 @@ async function main(): Promise<void> {
         "aws-unreachable-mongo": "RUNTIME=aws with MONGO_URI on a closed port (informational)",
       },
       runtime_modules:
-        "node_modules beside each bundle holds only @aws-sdk (the runtime's), faiss-node when the function has the faiss layer, the packages the CDK installs beside it (installed_beside: the document parsers of the functions that read documents or web pages), and better-sqlite3 (bench-only: runnable bundles leave it external, see bench/cold-start/bundle-options.ts)",
+        "node_modules beside each bundle holds only @aws-sdk (the runtime's), faiss-node when the function has the faiss layer, the packages the CDK installs beside it (installed_beside: the document parsers of the functions that read documents or web pages), and better-sqlite3 and mingo (bench-only: the embedded store of the runnable bundles loads them from there, see bench/cold-start/bundle-options.ts)",
       cdk_parity: parity,
       bundles: Object.fromEntries(
         [...bundles].map(([name, info]) => [

@@ -44,8 +44,9 @@ export function cdkEsbuildOptions(
 /**
  * Bench-only deviation for the runs that use the embedded store (there is no MongoDB here):
  * better-sqlite3 finds its addon through `bindings`, which reads `__filename` and fails once bundled
- * into ESM ("ReferenceError: __filename is not defined"). Deployed functions use MongoDB and never
- * load that adapter, so the runnable bundles leave only this package outside; sizes are reported
+ * into ESM ("ReferenceError: __filename is not defined"); mingo is required on first use
+ * (shared/store/embedded.ts), which esbuild leaves to the runtime. Deployed functions use MongoDB and
+ * never load that adapter, so the runnable bundles find these two beside them; sizes are reported
  * from the exact CDK bundles.
  */
-export const EMBEDDED_STORE_EXTERNALS = ["better-sqlite3"];
+export const EMBEDDED_STORE_EXTERNALS = ["better-sqlite3", "mingo"];

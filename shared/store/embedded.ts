@@ -18,7 +18,9 @@
 //   commit: they survive a process crash but may lose their last writes to a power loss.
 // - Reads are served from memory, narrowed by lazily built hash indexes on top-level equality
 //   fields (user_id, session_id, …), so a user with thousands of messages still gets answers in
-//   well under a millisecond. `PRAGMA data_version` tells us when another connection (another
+//   well under a millisecond. The filters, sorts, projections and updates the engine makes (top-level
+//   equalities, ranges and `$in` over scalars, `$set`/`$inc` of scalars) are decided here; mingo
+//   decides the rest and is loaded only then: its 270 KB took 40–60 ms of every start. `PRAGMA data_version` tells us when another connection (another
 //   process on the same DATA_DIR) committed, and the cache is then reloaded.
 // - better-sqlite3 is synchronous and every method body runs its commit without awaiting, so each
 //   write, including findOneAndUpdate's read-modify-write, is atomic with respect to other calls in
@@ -26,9 +28,10 @@
 //   a committed write before its fsync completes (as MongoDB's default read concern does).
 
 import { closeSync, fsync as fsyncDescriptor, mkdirSync, openSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { update as applyMingoUpdate, Query } from "mingo";
+import type { Query } from "mingo";
 import { BSON, ObjectId } from "mongodb";
 import {
   type Collection,
@@ -48,6 +51,15 @@ import {
 
 // bson is reached through the driver's re-export so that it is not a second direct dependency.
 const { EJSON } = BSON;
+
+type Mingo = typeof import("mingo");
+let mingoModule: Mingo | undefined;
+
+/** mingo, loaded on first use (synchronously: a store method runs its commit without awaiting). */
+function mingo(): Mingo {
+  mingoModule ??= createRequire(import.meta.url)("mingo") as Mingo;
+  return mingoModule;
+}
 
 type Doc = Record<string, unknown>;
 
@@ -302,16 +314,16 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
   }
 
   function matching(s: CollectionState, filter: Filter): Doc[] {
-    const equalities = plainEqualities(filter);
-    // Built only if a document needs it: most lookups are plain equalities (ids, owners, keys).
+    const conditions = plainConditions(filter);
+    // Built only if a document needs it: most lookups are plain conditions (ids, owners, keys, ranges).
     let query: Query | undefined;
     const test = (doc: Doc) => {
-      query ??= new Query(filter, {});
+      query ??= new (mingo().Query)(filter, {});
       return query.test(doc);
     };
     const out: Doc[] = [];
     for (const doc of candidates(s, filter)) {
-      const plain = equalities ? matchesPlainly(doc, equalities) : undefined;
+      const plain = conditions ? matchesPlainly(doc, conditions) : undefined;
       if (plain ?? test(doc)) out.push(doc);
     }
     return out;
@@ -758,38 +770,104 @@ function equalityString(condition: unknown): string | undefined {
   return undefined;
 }
 
-type PlainValue = string | number | boolean;
+/** A scalar a filter compares with here: anything else (null, arrays, objects, regexes) is left to mingo. */
+type Operand = string | number | boolean | Date;
 
-/** The filter as top-level field = string/number/boolean pairs, or undefined when it is anything more. */
-function plainEqualities(filter: Filter): Array<[string, PlainValue]> | undefined {
-  const pairs: Array<[string, PlainValue]> = [];
-  for (const [field, condition] of Object.entries(filter)) {
-    if (field.startsWith("$") || field.includes(".")) return undefined;
-    const value =
-      isPlainObject(condition) && Object.keys(condition).length === 1 && "$eq" in condition ? condition.$eq : condition;
-    if (
-      typeof value !== "string" &&
-      typeof value !== "boolean" &&
-      !(typeof value === "number" && !Number.isNaN(value))
-    ) {
-      return undefined;
-    }
-    pairs.push([field, value]);
-  }
-  return pairs;
+type Comparison = "$eq" | "$lt" | "$lte" | "$gt" | "$gte";
+
+/** One test of a top-level field: `field: value`, `field: {$op: value}` or `field: {$in: [values]}`. */
+type PlainCondition =
+  | { field: string; op: Comparison; value: Operand }
+  | { field: string; op: "$in"; values: Operand[] };
+
+const COMPARISONS = new Set<string>(["$eq", "$lt", "$lte", "$gt", "$gte"]);
+
+function isOperand(value: unknown): value is Operand {
+  return (
+    typeof value === "string" ||
+    typeof value === "boolean" ||
+    (typeof value === "number" && !Number.isNaN(value)) ||
+    (value instanceof Date && !Number.isNaN(value.getTime()))
+  );
 }
 
 /**
- * Whether a document matches plain equalities, decided without mingo (whose Query costs more to
- * build than a lookup by id costs in all); undefined when a field holds an array, which MongoDB
- * matches by its elements and which mingo then decides.
+ * The filter as tests of top-level fields against scalars — equalities, ranges and `$in`, the
+ * filters the engine makes — or undefined when it is anything more (logical operators, dotted
+ * paths, null, arrays, objects, regexes, other operators).
  */
-function matchesPlainly(doc: Doc, equalities: Array<[string, PlainValue]>): boolean | undefined {
+function plainConditions(filter: Filter): PlainCondition[] | undefined {
+  const conditions: PlainCondition[] = [];
+  for (const [field, condition] of Object.entries(filter)) {
+    if (field.startsWith("$") || field.includes(".")) return undefined;
+    if (isOperand(condition)) {
+      conditions.push({ field, op: "$eq", value: condition });
+      continue;
+    }
+    if (!isPlainObject(condition) || Object.getPrototypeOf(condition) !== Object.prototype) return undefined;
+    const operators = Object.entries(condition);
+    if (operators.length === 0) return undefined;
+    for (const [op, value] of operators) {
+      if (op === "$in" && Array.isArray(value) && value.every(isOperand)) {
+        conditions.push({ field, op, values: value });
+      } else if (COMPARISONS.has(op) && isOperand(value)) {
+        conditions.push({ field, op: op as Comparison, value });
+      } else {
+        return undefined;
+      }
+    }
+  }
+  return conditions;
+}
+
+/** MongoDB compares only within a type bracket: numbers with numbers, strings with strings, … */
+function bracket(value: Operand): string {
+  return value instanceof Date ? "date" : typeof value;
+}
+
+function sameOperand(actual: Operand, value: Operand): boolean {
+  if (actual instanceof Date || value instanceof Date) {
+    return actual instanceof Date && value instanceof Date && actual.getTime() === value.getTime();
+  }
+  return actual === value;
+}
+
+function passes(actual: Operand | undefined, condition: PlainCondition): boolean {
+  // Missing and null fields match no scalar: equality, range and $in without null all fail.
+  if (actual === undefined) return false;
+  if (condition.op === "$in") return condition.values.some((value) => sameOperand(actual, value));
+  if (condition.op === "$eq") return sameOperand(actual, condition.value);
+  if (bracket(actual) !== bracket(condition.value)) return false;
+  const left = actual instanceof Date ? actual.getTime() : actual;
+  const right = condition.value instanceof Date ? condition.value.getTime() : condition.value;
+  switch (condition.op) {
+    case "$lt":
+      return left < right;
+    case "$lte":
+      return left <= right;
+    case "$gt":
+      return left > right;
+    case "$gte":
+      return left >= right;
+  }
+}
+
+/**
+ * Whether a document matches plain conditions, decided without mingo (whose Query costs more to
+ * build than a lookup by id costs in all); undefined when a tested field holds an array (which
+ * MongoDB matches by its elements) or an object, which mingo then decides.
+ */
+function matchesPlainly(doc: Doc, conditions: PlainCondition[]): boolean | undefined {
   let result = true;
-  for (const [field, value] of equalities) {
-    const actual = doc[field];
-    if (Array.isArray(actual)) return undefined;
-    if (actual !== value) result = false;
+  for (const condition of conditions) {
+    const actual = doc[condition.field];
+    if (actual === undefined || actual === null) {
+      result = false;
+    } else if (isOperand(actual)) {
+      if (!passes(actual, condition)) result = false;
+    } else {
+      return undefined;
+    }
   }
   return result;
 }
@@ -820,7 +898,7 @@ function sortDocs(docs: Doc[], sort: Sort): Doc[] {
   const plain =
     keys.every(([field]) => !field.includes(".")) &&
     docs.every((doc) => keys.every(([field]) => sortRank(doc[field]) !== undefined));
-  if (!plain) return new Query({}, {}).find<Doc>(docs).sort(sort).all();
+  if (!plain) return new (mingo().Query)({}, {}).find<Doc>(docs).sort(sort).all();
   // Each document's keys are read once, not once per comparison.
   const rows = docs.map((doc) => ({ doc, values: keys.map(([field]) => doc[field]) }));
   rows.sort((a, b) => {
@@ -833,8 +911,15 @@ function sortDocs(docs: Doc[], sort: Sort): Doc[] {
   return rows.map((row) => row.doc);
 }
 
+/** An inclusion projection; top-level fields are picked here, dotted paths (through arrays) by mingo. */
 function project(doc: Doc, projection: Record<string, 1>): Doc {
-  const [projected] = new Query({}, {}).find<Doc>([doc], { ...projection, _id: 1 }).all();
+  const fields = Object.keys(projection);
+  if (fields.every((field) => !field.includes(".") && !field.startsWith("$"))) {
+    const projected: Doc = { _id: doc._id };
+    for (const field of fields) if (doc[field] !== undefined) projected[field] = copyValue(doc[field], 1);
+    return projected;
+  }
+  const [projected] = new (mingo().Query)({}, {}).find<Doc>([doc], { ...projection, _id: 1 }).all();
   return structuredClone(projected ?? { _id: doc._id });
 }
 
@@ -853,7 +938,7 @@ function applyUpdate(doc: Doc, update: Update, inserting: boolean): boolean {
     operators.$set = { ...(isPlainObject(operators.$set) ? operators.$set : {}), ...update.$setOnInsert };
   }
   if (Object.keys(operators).length === 0) return false;
-  return applyMingoUpdate(doc, operators).length > 0;
+  return mingo().update(doc, operators).length > 0;
 }
 
 type Scalar = string | number | boolean | null | Date;

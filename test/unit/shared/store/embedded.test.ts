@@ -466,4 +466,133 @@ for (let i = 0; ; i++) {
     expect(byLevel.map((card) => card._id)).toEqual(["c2", "c1", "c3"]);
     await store.close();
   });
+
+  it("decides scalar equalities, ranges and $in as mingo does, over every type and a missing field", async () => {
+    // Prepare: values of every bracket (numbers, strings, booleans, dates), null, missing, arrays and
+    // objects, which the store leaves to mingo; the filters are the plain shapes it decides itself.
+    const values: unknown[] = [
+      -1,
+      0,
+      2,
+      2.5,
+      "",
+      "a",
+      "b",
+      "ab",
+      "\u00e9",
+      true,
+      false,
+      new Date(0),
+      new Date(5000),
+      null,
+      undefined,
+      [2, "a"],
+      { a: 1 },
+    ];
+    const operands: unknown[] = [0, 2, 2.5, "a", "ab", true, new Date(0), new Date(5000)];
+    const store = await openEmbeddedStore({ dir: freshDir() });
+    const items = store.collection("items");
+    const docs: Array<{ _id: string } & Record<string, unknown>> = values.map((value, index) => ({
+      _id: `i${String(index).padStart(2, "0")}`,
+      ...(value === undefined ? {} : { v: value }),
+      k: index % 3,
+    }));
+    for (const doc of docs) await items.insertOne(structuredClone(doc));
+    const filters: Array<Record<string, unknown>> = [];
+    for (const operand of operands) {
+      filters.push({ v: operand });
+      for (const op of ["$eq", "$lt", "$lte", "$gt", "$gte"]) filters.push({ v: { [op]: operand } });
+      filters.push({ v: { $in: [operand, "b"] } }, { v: { $gt: operand, $lte: "b" }, k: 1 });
+    }
+    const { Query } = await import("mingo");
+
+    // Act
+    const mismatches: string[] = [];
+    for (const filter of filters) {
+      const found = (await items.find(filter)).map((doc) => doc._id);
+      const expected = new Query(filter)
+        .find<{ _id: string }>(structuredClone(docs))
+        .all()
+        .map((doc) => doc._id);
+      if (JSON.stringify(found) !== JSON.stringify(expected)) {
+        mismatches.push(`${JSON.stringify(filter)}: ${found.join(",")} vs ${expected.join(",")}`);
+      }
+    }
+
+    // Assess
+    expect(filters.length).toBe(64);
+    expect(mismatches).toEqual([]);
+    await store.close();
+  });
+
+  it("serves the engine's usual operations without loading mingo, and loads it for the rest", async () => {
+    // Prepare: a fresh process, since this one has mingo loaded already.
+    const dir = freshDir();
+    const script = join(baseDir, `mingo-on-demand-${counter}.mts`);
+    writeFileSync(
+      script,
+      `import { createRequire } from "node:module";
+import { openEmbeddedStore } from ${JSON.stringify(embeddedModule)};
+const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes("/node_modules/mingo/"));
+const store = await openEmbeddedStore({ dir: ${JSON.stringify(dir)} });
+const logs = store.collection("usage_logs");
+await store.ensureIndexes("usage_logs", [{ keys: { user_id: 1, timestamp: -1 } }]);
+for (let i = 0; i < 5; i++) await logs.insertOne({ user_id: "u1", kind: "chat", tokens: i, timestamp: new Date(i * 1000) });
+await logs.updateOne({ user_id: "u1", tokens: 2 }, { $inc: { tokens: 10 }, $set: { at: new Date() } });
+await logs.updateOne({ user_id: "u2" }, { $setOnInsert: { tokens: 0 }, $inc: { calls: 1 } }, { upsert: true });
+const recent = await logs.find({ user_id: "u1", timestamp: { $gte: new Date(2000) } }, { sort: { timestamp: -1 }, limit: 2, projection: { tokens: 1 } });
+const kinds = await logs.countDocuments({ kind: { $in: ["chat", "qa"] } });
+const before = loaded();
+const pushed = await logs.updateOne({ user_id: "u2" }, { $push: { tags: "x" } });
+console.log(JSON.stringify({ before, after: loaded(), recent, kinds, pushed: pushed.modifiedCount }));
+await store.close();
+`,
+    );
+
+    // Act
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ["--import", "tsx", script], {
+        cwd: repoRoot,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      child.on("error", reject);
+      child.on("exit", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}: ${stderr}`))));
+    });
+
+    // Assess
+    expect(JSON.parse(output)).toMatchObject({
+      before: false,
+      after: true,
+      recent: [{ tokens: 4 }, { tokens: 3 }],
+      kinds: 5,
+      pushed: 1,
+    });
+  });
+
+  it("projects top-level fields itself and dotted paths through mingo", async () => {
+    // Prepare
+    const store = await openEmbeddedStore({ dir: freshDir() });
+    const sessions = store.collection("sessions");
+    await sessions.insertOne({ _id: "s1", title: "T", meta: { a: 1, b: 2 }, parts: [{ x: 1, y: 2 }], n: 3 });
+
+    // Act
+    const topLevel = await sessions.findOne({ _id: "s1" }, { projection: { title: 1, meta: 1, absent: 1 } });
+    const dotted = await sessions.find({ _id: "s1" }, { projection: { "meta.a": 1, "parts.y": 1 } });
+    if (topLevel?.meta) (topLevel.meta as Record<string, number>).a = 99;
+    const again = await sessions.findOne({ _id: "s1" }, { projection: { meta: 1 } });
+
+    // Assess
+    expect(topLevel).toEqual({ _id: "s1", title: "T", meta: { a: 99, b: 2 } });
+    expect(dotted).toEqual([{ _id: "s1", meta: { a: 1 }, parts: [{ y: 2 }] }]);
+    expect(again).toEqual({ _id: "s1", meta: { a: 1, b: 2 } });
+    await store.close();
+  });
 });
