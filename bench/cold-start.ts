@@ -11,8 +11,10 @@
 // Usage: npm run bench:cold-start [-- --keep] [-- --runs N] [-- --only a,b]
 //   --keep leaves the temporary folder for inspection; --runs N (default 5) cold-starts each function
 //   N times in fresh processes and reports the run with the median init, because one cold start on a
-//   shared machine is mostly noise. The ingestion worker runs once: a second run would redeliver an
-//   already ingested document. --only names functions or bundles (`chat` is both chat functions,
+//   shared machine is mostly noise. The runs go in rounds (every function once, then again), and a
+//   model function's init is also given as paired ratios to the required components' cold start of
+//   the same round. The ingestion worker runs once: a second run would redeliver an already
+//   ingested document. --only names functions or bundles (`chat` is both chat functions,
 //   `all-features` the baseline bundle), adds the functions they need first (documents before the
 //   worker, sessions before its stream) and skips the CDK parity check.
 import { spawn } from "node:child_process";
@@ -89,6 +91,8 @@ interface UnitReport {
   load_1m?: number | null;
   /** init (import + first invocation) of every cold start of this function, in run order. */
   init_runs_ms?: Array<number | null>;
+  /** A model function's init ÷ the required components' init in the same round, per round. */
+  paired_ratio_runs?: number[];
 }
 
 const round = (value: number | undefined | null, digits = 1): number | null =>
@@ -402,6 +406,14 @@ function report(unit: Unit, bundle: BundleInfo, result: ProbeResult | undefined,
   };
 }
 
+/** The paired ratios of a model function's cold starts to the required components' of the same round. */
+function pairedNote(ratios: number[] | undefined): string {
+  if (!ratios || ratios.length === 0) return "";
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  return `÷ the required components' cold start of the same round: median ×${median} (×${sorted[0]}–×${sorted[sorted.length - 1]}); `;
+}
+
 async function main(): Promise<void> {
   const keep = process.argv.includes("--keep");
   const runsArgument = process.argv.indexOf("--runs");
@@ -556,6 +568,19 @@ async function main(): Promise<void> {
       },
     ];
     const load: number[] = [loadavg()[0] ?? 0];
+    type Outcome = Awaited<ReturnType<typeof runProbe>>;
+    interface Running {
+      unit: Unit;
+      bundle: BundleInfo;
+      dir: string;
+      file: string;
+      /** Built when the unit first runs: its invocations may need what an earlier unit left in `state`. */
+      spec?: ProbeSpec;
+      env?: Record<string, string>;
+      /** One per round; undefined for a round the unit sat out (the ingestion worker runs once). */
+      outcomes: Array<Outcome | undefined>;
+    }
+    const running: Running[] = [];
     for (const unit of [...baselines, ...plan]) {
       const bundle = bundles.get(unit.bundle);
       const runnableBundle = unit.exact ? bundle : runnable.get(unit.bundle);
@@ -565,35 +590,49 @@ async function main(): Promise<void> {
         continue;
       }
       await linkRuntimeModules(runnableBundle.dir, unit.layer, installedBeside(unit.bundle));
-      const slug = unit.name.replace(/[^a-z0-9-]/g, "-");
-      const spec: ProbeSpec = {
-        bundle: runnableBundle.file,
-        exportName: unit.exportName,
-        streaming: unit.streaming,
-        functionName: `collabry-bench-${slug}`,
-        memoryMb: unit.memoryMb,
-        invocations: unit.invocations(state),
-        resultFile: join(work, "probes", `${slug}.result.json`),
-      };
-      const env = lambdaEnvironment(unit, runnableBundle.dir, dataDir, model.baseUrl);
-      if (unit.modelTokens) model.setBehaviour({ tokens: unit.modelTokens });
-      const outcomes: Array<Awaited<ReturnType<typeof runProbe>>> = [];
-      const unitRuns = unit.name === "ingest-worker" ? 1 : runs;
-      for (let run = 0; run < unitRuns; run++) {
+      running.push({ unit, bundle, dir: runnableBundle.dir, file: runnableBundle.file, outcomes: [] });
+    }
+    // Rounds: one cold start of every function per round, so that a slow spell of this shared machine
+    // (its speed varies by 15-40 % within minutes) falls on every function alike instead of on the five
+    // runs of one, and each run can be paired with the required components' run of the same round.
+    for (let roundIndex = 0; roundIndex < runs; roundIndex++) {
+      for (const entry of running) {
+        const { unit } = entry;
+        if (roundIndex > 0 && unit.name === "ingest-worker") {
+          entry.outcomes.push(undefined);
+          continue;
+        }
+        const slug = unit.name.replace(/[^a-z0-9-]/g, "-");
+        entry.spec ??= {
+          bundle: entry.file,
+          exportName: unit.exportName,
+          streaming: unit.streaming,
+          functionName: `collabry-bench-${slug}`,
+          memoryMb: unit.memoryMb,
+          invocations: unit.invocations(state),
+          resultFile: join(work, "probes", `${slug}.result.json`),
+        };
+        entry.env ??= lambdaEnvironment(unit, entry.dir, dataDir, model.baseUrl);
+        if (unit.modelTokens) model.setBehaviour({ tokens: unit.modelTokens });
         const outcome = await runProbe(
           probe,
-          { ...spec, resultFile: join(work, "probes", `${slug}-${run}.result.json`) },
-          env,
-          join(work, "probes", `${slug}-${run}.log`),
+          { ...entry.spec, resultFile: join(work, "probes", `${slug}-${roundIndex}.result.json`) },
+          entry.env,
+          join(work, "probes", `${slug}-${roundIndex}.log`),
         );
-        if (run === 0 && outcome.result) unit.after?.(outcome.result, state);
-        outcomes.push(outcome);
+        if (roundIndex === 0 && outcome.result) unit.after?.(outcome.result, state);
+        entry.outcomes.push(outcome);
       }
-      const initOf = (outcome: (typeof outcomes)[number]) => {
-        const first = outcome.result?.invocations[0];
-        const importMs = outcome.result?.import_ms;
-        return importMs !== undefined && first && !first.error ? importMs + first.ms : undefined;
-      };
+      load.push(loadavg()[0] ?? 0);
+    }
+    const initOf = (outcome: Outcome | undefined) => {
+      const first = outcome?.result?.invocations[0];
+      const importMs = outcome?.result?.import_ms;
+      return importMs !== undefined && first && !first.error ? importMs + first.ms : undefined;
+    };
+    const requiredRuns = running.find((entry) => entry.unit.name === "required-components")?.outcomes.map(initOf);
+    for (const { unit, bundle, outcomes: rounds } of running) {
+      const outcomes = rounds.filter((outcome): outcome is Outcome => outcome !== undefined);
       // The run with the median init stands for the function; a failed run is reported instead.
       const failed = outcomes.find((candidate) => initOf(candidate) === undefined);
       const ranked = [...outcomes].sort((a, b) => (initOf(a) ?? 0) - (initOf(b) ?? 0));
@@ -601,12 +640,19 @@ async function main(): Promise<void> {
       if (!outcome) continue;
       const unitReport = report(unit, bundle, outcome.result, outcome.error);
       unitReport.init_runs_ms = outcomes.map((candidate) => round(initOf(candidate)));
+      if (unit.usesModel && unit.name !== "required-components" && requiredRuns) {
+        const ratios = rounds.flatMap((candidate, index) => {
+          const init = initOf(candidate);
+          const floor = requiredRuns[index];
+          return init !== undefined && floor !== undefined ? [init / floor] : [];
+        });
+        if (ratios.length > 0) unitReport.paired_ratio_runs = ratios.map((ratio) => round(ratio, 2) ?? 0);
+      }
       unitReport.load_1m = round(loadavg()[0], 2);
-      load.push(loadavg()[0] ?? 0);
       if (unitReport.error || !unitReport.pass.answered) unitReport.log_tail = outcome.logTail;
       reports.push(unitReport);
       process.stderr.write(
-        `${unit.name}: import ${unitReport.import_ms} ms, first ${unitReport.first_invoke_ms} ms (init of each run ${unitReport.init_runs_ms.join(" / ")} ms, CPU ${unitReport.init_cpu_ms} ms), statuses ${unitReport.statuses.join(",")}${unitReport.error ? `, error ${unitReport.error}` : ""}\n`,
+        `${unit.name}: import ${unitReport.import_ms} ms, first ${unitReport.first_invoke_ms} ms (init of each run ${unitReport.init_runs_ms.join(" / ")} ms, CPU ${unitReport.init_cpu_ms} ms${unitReport.paired_ratio_runs ? `; ÷ required components of the same round ×${unitReport.paired_ratio_runs.join(" / ×")}` : ""}), statuses ${unitReport.statuses.join(",")}${unitReport.error ? `, error ${unitReport.error}` : ""}\n`,
       );
     }
 
@@ -736,7 +782,7 @@ async function main(): Promise<void> {
             ? { label: "required components only", value: required?.init_ms }
             : { label: "empty handler (floor)", value: floor?.init_ms },
           target: { op: "<=", value: MAX_INIT_MS },
-          note: `median of ${entry.init_runs_ms?.length ?? 1} cold starts (${entry.init_runs_ms?.join(" / ") ?? "n/a"} ms): import ${entry.import_ms} ms + first ${entry.first_invoke_ms} ms (CPU ${entry.init_cpu_ms} ms); load ${entry.load_1m}; ${withModel ? `empty handler ${floor?.init_ms ?? "n/a"} ms, ` : ""}all-features bundle init ${before?.init_ms ?? "n/a"} ms`,
+          note: `median of ${entry.init_runs_ms?.length ?? 1} cold starts (${entry.init_runs_ms?.join(" / ") ?? "n/a"} ms): import ${entry.import_ms} ms + first ${entry.first_invoke_ms} ms (CPU ${entry.init_cpu_ms} ms); ${pairedNote(entry.paired_ratio_runs)}load ${entry.load_1m}; ${withModel ? `empty handler ${floor?.init_ms ?? "n/a"} ms, ` : ""}all-features bundle init ${before?.init_ms ?? "n/a"} ms`,
         }),
         figure({
           id: `cold_start.${entry.function}.peak_rss_mb`,
