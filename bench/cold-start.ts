@@ -406,6 +406,37 @@ function report(unit: Unit, bundle: BundleInfo, result: ProbeResult | undefined,
   };
 }
 
+/**
+ * What a deployed function's first secret by reference costs before any network: importing the
+ * runtime's Secrets Manager client (node_modules beside a bundle, as Lambda's runtime provides it)
+ * and creating the client, in a fresh process each run. Every function but one given its secrets by
+ * value pays it at its cold start (the JWT secret), which the runs above, given values, do not show.
+ */
+async function secretsClientLoad(dir: string, runs: number): Promise<Array<{ wall_ms: number; cpu_ms: number }>> {
+  const source = `const start = performance.now(); const cpu = process.cpuUsage();
+const sdk = await import("@aws-sdk/client-secrets-manager");
+new sdk.SecretsManagerClient({ region: "eu-west-1" });
+const used = process.cpuUsage(cpu);
+process.stdout.write(JSON.stringify({ wall_ms: performance.now() - start, cpu_ms: (used.user + used.system) / 1000 }));`;
+  const samples: Array<{ wall_ms: number; cpu_ms: number }> = [];
+  for (let run = 0; run < runs; run++) {
+    const output = await new Promise<string>((done, fail) => {
+      const child = spawn(process.execPath, ["--input-type=module", "-e", source], { cwd: dir, stdio: "pipe" });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      child.on("close", (code) => (code === 0 ? done(stdout) : fail(new Error(stderr.slice(0, 300)))));
+    });
+    samples.push(JSON.parse(output) as { wall_ms: number; cpu_ms: number });
+  }
+  return samples;
+}
+
 /** The paired ratios of a model function's cold starts to the required components' of the same round. */
 function pairedNote(ratios: number[] | undefined): string {
   if (!ratios || ratios.length === 0) return "";
@@ -704,6 +735,13 @@ async function main(): Promise<void> {
       );
     }
 
+    const metaBundle = exact.get("meta");
+    const secretsLoad =
+      metaBundle && !metaBundle.error
+        ? await secretsClientLoad(metaBundle.dir, runs).catch((error: unknown) => ({ error: String(error) }))
+        : undefined;
+    if (secretsLoad && "error" in secretsLoad) process.stderr.write(`secrets client load: ${secretsLoad.error}\n`);
+
     const held = reports.filter((entry) => !entry.informational);
     const floor = reports.find((entry) => entry.function === "floor");
     const before = reports.find((entry) => entry.function === "all-features");
@@ -821,6 +859,23 @@ async function main(): Promise<void> {
           note: measured.error
             ? measured.error.slice(0, 200)
             : `median of ${measured.import_runs_ms.length} imports (${measured.import_runs_ms.join(" / ")} ms)`,
+        }),
+      );
+    }
+    if (Array.isArray(secretsLoad) && secretsLoad.length > 0) {
+      const walls = secretsLoad.map((sample) => sample.wall_ms).sort((a, b) => a - b);
+      const cpus = secretsLoad.map((sample) => sample.cpu_ms).sort((a, b) => a - b);
+      const middle = Math.floor((walls.length - 1) / 2);
+      figures.push(
+        figure({
+          id: "cold_start.secrets_client_load_ms",
+          label:
+            "Secrets Manager client load, a deployed function's first secret by reference (not in the inits above)",
+          unit: "ms",
+          value: round(walls[middle]),
+          better: "lower",
+          baseline: { label: "empty handler import (floor)", value: floor?.import_ms },
+          note: `median of ${walls.length} fresh processes importing the runtime's @aws-sdk/client-secrets-manager and creating a client (${walls.map((value) => round(value)).join(" / ")} ms; CPU median ${round(cpus[middle])} ms); network not included`,
         }),
       );
     }
