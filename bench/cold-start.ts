@@ -28,6 +28,7 @@ import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
 import { OCR_UNUSED_FILES, parserNodeModules } from "#infra/lib/constructs/document-parsers.ts";
 import { profileFor } from "#infra/lib/features.ts";
 import { signDevToken } from "#infra/local/dev-secret.ts";
+import { runNodeChild } from "#test/support/node-child.ts";
 import { startStubLlm } from "#test/support/stub-llm.ts";
 import { ALL_FEATURES_ENTRY_SOURCE, EMPTY_HANDLER_SOURCE } from "./cold-start/baselines.ts";
 import { cdkEsbuildOptions, EMBEDDED_STORE_EXTERNALS } from "./cold-start/bundle-options.ts";
@@ -420,17 +421,9 @@ const used = process.cpuUsage(cpu);
 process.stdout.write(JSON.stringify({ wall_ms: performance.now() - start, cpu_ms: (used.user + used.system) / 1000 }));`;
   const samples: Array<{ wall_ms: number; cpu_ms: number }> = [];
   for (let run = 0; run < runs; run++) {
-    const output = await new Promise<string>((done, fail) => {
-      const child = spawn(process.execPath, ["--input-type=module", "-e", source], { cwd: dir, stdio: "pipe" });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        stdout += chunk.toString();
-      });
-      child.stderr.on("data", (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      child.on("close", (code) => (code === 0 ? done(stdout) : fail(new Error(stderr.slice(0, 300)))));
+    const output = await runNodeChild(["--input-type=module", "-e", source], {
+      cwd: dir,
+      label: "secrets client load",
     });
     samples.push(JSON.parse(output) as { wall_ms: number; cpu_ms: number });
   }

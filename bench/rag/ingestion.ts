@@ -4,7 +4,6 @@
 // same length in "pages" of 3,000 characters. Then the peak RSS of ingesting a 300-page text PDF,
 // each sample in a fresh process (bench/rag/ingestion-rss.ts) against a process that loads the
 // same modules and reads the same file but ingests nothing (the floor).
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { StoredChunk } from "#shared/ingestion/ingest.ts";
 import { ingestDocument } from "#shared/ingestion/ingest.ts";
 import { makeTextPdf } from "#test/fixtures/documents/make-documents.ts";
+import { runNodeChild } from "#test/support/node-child.ts";
 import { type Figure, figure } from "../figures.ts";
 import type { Corpus } from "./corpus.ts";
 import { type BenchEnvironment, elapsedMs, median, round } from "./harness.ts";
@@ -192,33 +192,16 @@ async function extractOnlyPagesPerS(env: BenchEnvironment, pdf: Uint8Array): Pro
   return round(pages / (median(runs) / 1000), 1);
 }
 
-function runRssChild(mode: RssSample["mode"], file: string): Promise<RssSample> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", RSS_CHILD, mode, file], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (data: Buffer) => {
-      stdout += data.toString();
-    });
-    child.stderr.on("data", (data: Buffer) => {
-      stderr += data.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) {
-        reject(new Error(`ingestion-rss ${mode} exited ${code}: ${stderr.trim()}`));
-        return;
-      }
-      try {
-        resolve(JSON.parse(stdout.trim().split("\n").pop() ?? "") as RssSample);
-      } catch (error) {
-        reject(new Error(`ingestion-rss ${mode} printed no sample: ${stdout} ${stderr}`, { cause: error }));
-      }
-    });
+async function runRssChild(mode: RssSample["mode"], file: string): Promise<RssSample> {
+  const stdout = await runNodeChild(["--import", "tsx", RSS_CHILD, mode, file], {
+    cwd: ROOT,
+    label: `ingestion-rss ${mode}`,
   });
+  try {
+    return JSON.parse(stdout.trim().split("\n").pop() ?? "") as RssSample;
+  } catch (error) {
+    throw new Error(`ingestion-rss ${mode} printed no sample: ${stdout}`, { cause: error });
+  }
 }
 
 async function measurePeakRss(corpus: Corpus, shortPdf: Uint8Array): Promise<PeakRssReport> {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEmbeddedStore } from "#shared/store/embedded.ts";
+import { runNodeChild } from "#test/support/node-child.ts";
 import { describeDocumentStoreContract } from "./contract.ts";
 
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
@@ -550,22 +551,7 @@ await store.close();
     );
 
     // Act
-    const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", "tsx", script], {
-        cwd: repoRoot,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        stdout += chunk.toString();
-      });
-      child.stderr.on("data", (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      child.on("error", reject);
-      child.on("exit", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}: ${stderr}`))));
-    });
+    const output = await runNodeChild(["--import", "tsx", script], { cwd: repoRoot, label: "mingo-on-demand" });
 
     // Assess
     expect(JSON.parse(output)).toMatchObject({
