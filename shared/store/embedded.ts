@@ -18,10 +18,11 @@
 //   commit: they survive a process crash but may lose their last writes to a power loss.
 // - Reads are served from memory, narrowed by lazily built hash indexes on top-level equality
 //   fields (user_id, session_id, …), so a user with thousands of messages still gets answers in
-//   well under a millisecond. The filters, sorts, projections and updates the engine makes (top-level
-//   equalities, ranges and `$in` over scalars, `$set`/`$inc` of scalars) are decided here; mingo
-//   decides the rest and is loaded only then: its 270 KB took 40–60 ms of every start. `PRAGMA data_version` tells us when another connection (another
+//   well under a millisecond. `PRAGMA data_version` tells us when another connection (another
 //   process on the same DATA_DIR) committed, and the cache is then reloaded.
+// - The filters, sorts, projections and updates the engine makes (top-level equalities, ranges and
+//   `$in` over scalars, `$set`/`$inc` of scalars) are decided here; mingo decides the rest and is
+//   loaded only then: evaluating its 270 KB took 40–60 ms of every start.
 // - better-sqlite3 is synchronous and every method body runs its commit without awaiting, so each
 //   write, including findOneAndUpdate's read-modify-write, is atomic with respect to other calls in
 //   the same process; BEGIN IMMEDIATE makes it atomic across processes too. Another caller may see
@@ -832,9 +833,7 @@ function sameOperand(actual: Operand, value: Operand): boolean {
   return actual === value;
 }
 
-function passes(actual: Operand | undefined, condition: PlainCondition): boolean {
-  // Missing and null fields match no scalar: equality, range and $in without null all fail.
-  if (actual === undefined) return false;
+function passes(actual: Operand, condition: PlainCondition): boolean {
   if (condition.op === "$in") return condition.values.some((value) => sameOperand(actual, value));
   if (condition.op === "$eq") return sameOperand(actual, condition.value);
   if (bracket(actual) !== bracket(condition.value)) return false;
@@ -862,6 +861,7 @@ function matchesPlainly(doc: Doc, conditions: PlainCondition[]): boolean | undef
   for (const condition of conditions) {
     const actual = doc[condition.field];
     if (actual === undefined || actual === null) {
+      // Missing and null fields match no scalar: equality, range and $in without null all fail.
       result = false;
     } else if (isOperand(actual)) {
       if (!passes(actual, condition)) result = false;
