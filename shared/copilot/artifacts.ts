@@ -4,10 +4,10 @@
 // study-tool routes and starts with the artifact in exactly the format the frontend parses
 // (API-CONTRACT.md, "Study artifacts through the session stream").
 //
-// The generators are imported when an artifact is first asked for, not with this module: the chat,
-// qa and sessions functions reach them only through here, and their cold start (whose first request
-// is nearly always a question) then does not evaluate them or build their schemas: import of the
-// deployed chat bundle −6.7 ms CPU (paired median of 12 interleaved imports).
+// The generators are imported when an artifact is first asked for, not with this module: the
+// chat, sessions and summarize functions reach them only through here, and their cold start (whose
+// first request is nearly always a question) then does not evaluate them or build their schemas:
+// import of the deployed chat bundle −6.7 ms CPU (paired median of 12 interleaved imports).
 import type { Citation } from "../conversations/session-store.ts";
 import type { Material, MaterialDeps } from "../generation/material.ts";
 import { AppError } from "../http/errors.ts";
