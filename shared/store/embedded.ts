@@ -181,37 +181,6 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     }
   }
 
-  /** Runs `plan` inside one immediate transaction, then applies its changes to the cache only if the commit succeeded. */
-  function commit<R>(
-    name: string,
-    plan: (s: CollectionState) => { changes: Change[]; result: R },
-  ): { result: R; changed: boolean } {
-    let rejectedByPlan = false;
-    const run = db.transaction(() => {
-      const s = state(name);
-      let planned: { changes: Change[]; result: R };
-      try {
-        planned = plan(s);
-      } catch (error) {
-        rejectedByPlan = true;
-        throw error;
-      }
-      writeChanges(name, s, planned.changes);
-      return { s, planned };
-    });
-    let outcome: { s: CollectionState; planned: { changes: Change[]; result: R } };
-    try {
-      outcome = run.immediate();
-    } catch (error) {
-      // A plan that refused (duplicate key, bad update) touched nothing. A failed statement or commit
-      // may leave the cache out of step with what was rolled back, so reload from disk next time.
-      if (!rejectedByPlan) states.delete(name);
-      throw error;
-    }
-    for (const change of outcome.planned.changes) applyChange(outcome.s, change);
-    return { result: outcome.planned.result, changed: outcome.planned.changes.length > 0 };
-  }
-
   type Committed = { result: unknown; changed: boolean };
   interface QueuedWrite {
     name: string;
@@ -239,14 +208,6 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     });
   }
 
-  function commitAlone(write: QueuedWrite): void {
-    try {
-      write.resolve(commit(write.name, write.plan));
-    } catch (error) {
-      write.reject(error);
-    }
-  }
-
   function commitQueued(): void {
     const batch = queued;
     queued = [];
@@ -254,11 +215,16 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
       for (const write of batch) write.reject(new Error("embedded store is closed"));
       return;
     }
-    const [only] = batch;
-    if (batch.length === 1 && only) {
-      commitAlone(only);
-      return;
-    }
+    commitWrites(batch);
+  }
+
+  /**
+   * Runs the writes' plans inside one immediate transaction. A plan that refuses (duplicate key, bad
+   * update) fails only its own write and touches nothing. If the transaction itself fails, it rolled
+   * back what the cache already holds, so the collections it touched are reloaded from disk next
+   * time, and each write of a batch is retried alone (a write alone fails with the error).
+   */
+  function commitWrites(batch: QueuedWrite[]): void {
     const outcomes: Array<{ committed: Committed } | { refused: unknown }> = [];
     const touched = new Set<string>();
     try {
@@ -279,10 +245,11 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
           outcomes.push({ committed: { result: planned.result, changed: planned.changes.length > 0 } });
         }
       }).immediate();
-    } catch {
-      // Rolled back: the cached collections hold changes that are not on disk; reload them.
+    } catch (error) {
       for (const name of touched) states.delete(name);
-      for (const write of batch) commitAlone(write);
+      const [only] = batch;
+      if (batch.length === 1 && only) only.reject(error);
+      else for (const write of batch) commitWrites([write]);
       return;
     }
     batch.forEach((write, index) => {

@@ -111,6 +111,39 @@ describe("embedded store", () => {
     ]);
   });
 
+  it("retries each write of a failed transaction alone: the others commit, the failing one fails, the cache keeps nothing of it", async () => {
+    // Prepare: a document EJSON cannot serialise fails its statement inside the transaction (not a refusal of its plan).
+    const dir = freshDir();
+    const store = await openEmbeddedStore({ dir });
+    const items = store.collection("items");
+    await items.insertOne({ _id: "before", n: 1 });
+    const circular: Record<string, unknown> = { _id: "bad" };
+    circular.self = circular;
+
+    // Act
+    const [good, bad, counted] = await Promise.allSettled([
+      items.insertOne({ _id: "good" }),
+      items.insertOne(circular as { _id: string }),
+      items.updateOne({ _id: "before" }, { $inc: { n: 1 } }),
+    ]);
+    const alone = await items.insertOne(circular as { _id: string }).then(
+      () => "inserted",
+      (error: unknown) => (error as Error).message,
+    );
+    const stored = await items.find({}, { sort: { _id: 1 } });
+
+    // Assess
+    expect(good.status).toBe("fulfilled");
+    expect(bad.status).toBe("rejected");
+    expect(counted).toMatchObject({ status: "fulfilled", value: { matchedCount: 1, modifiedCount: 1 } });
+    expect(alone).toMatch(/circular/i);
+    expect(stored).toEqual([{ _id: "before", n: 2 }, { _id: "good" }]);
+    await store.close();
+    const reopened = await openEmbeddedStore({ dir });
+    expect(await reopened.collection("items").find({}, { sort: { _id: 1 } })).toEqual(stored);
+    await reopened.close();
+  });
+
   it("reports its kind and answers ping until closed", async () => {
     // Prepare
     const store = await openEmbeddedStore({ dir: freshDir() });
