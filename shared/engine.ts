@@ -2,6 +2,7 @@
 // one adapter per port picked from the configuration. Lambdas compose only their feature's parts
 // (shared/engine/lambda.ts); both wire each part with shared/engine/parts.ts.
 import type { TokenVerifier } from "./auth/jwt.ts";
+import { jwtSecretFor, tokenVerifierFor } from "./auth/verifier.ts";
 import type { BlobStore } from "./blobs/blobs.ts";
 import type { Config } from "./config/config.ts";
 import type { SessionStore } from "./conversations/session-store.ts";
@@ -17,12 +18,10 @@ import {
   documentRecordsFor,
   documentServiceFor,
   extractionLimitsFor,
-  jwtSecretFor,
   localUploadSecretFor,
   rateLimiterFor,
   retrieverFor,
   sessionStoreFor,
-  tokenVerifierFor,
   usageLedgerFor,
 } from "./engine/parts.ts";
 import type { ExtractionLimits } from "./extraction/types.ts";

@@ -3,6 +3,7 @@
 // handler can reach, `import()` included. Parts are wired by shared/engine/parts.ts, like the local
 // runtime's createEngine.
 import type { TokenVerifier } from "../auth/jwt.ts";
+import { jwtSecretFor, lazyTokenVerifier } from "../auth/verifier.ts";
 import type { BlobStore } from "../blobs/blobs.ts";
 import type { Config } from "../config/config.ts";
 import { resolveSecret } from "../config/secrets.ts";
@@ -27,8 +28,6 @@ import { chatModelOnFirstUse, embedderOnFirstUse } from "./model-on-first-use.ts
 import {
   copilotFor,
   documentRecordsFor,
-  jwtSecretFor,
-  lazyTokenVerifier,
   localUploadSecretFor,
   rateLimiterOver,
   retrieverFor,

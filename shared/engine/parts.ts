@@ -2,10 +2,8 @@
 // Every composition root uses these: the local runtime's createEngine (all features) and each
 // Lambda's (only the parts its feature uses), so a part is wired the same way everywhere.
 import { createHmac } from "node:crypto";
-import { createTokenVerifier, type TokenVerifier } from "../auth/jwt.ts";
 import type { BlobStore } from "../blobs/blobs.ts";
 import type { Config } from "../config/config.ts";
-import { resolveSecret } from "../config/secrets.ts";
 import { createSessionStore, ensureConversationIndexes, type SessionStore } from "../conversations/session-store.ts";
 import { type Copilot, createCopilot } from "../copilot/copilot.ts";
 import { createDocumentRecords, type DocumentRecords, ensureDocumentIndexes } from "../documents/records.ts";
@@ -21,55 +19,6 @@ import { createRetriever, type Retriever } from "../rag/retrieve.ts";
 import type { DocumentStore } from "../store/store.ts";
 import { createUsageLedger, ensureUsageIndexes, type UsageLedger, type UsageLedgerOptions } from "../usage/ledger.ts";
 import { createWebSearch } from "../web/search.ts";
-
-/** The JWT secret: the configured value, else the referenced secret; throws when neither is set. */
-export async function jwtSecretFor(config: Config): Promise<string> {
-  const secret = await resolveSecret("JWT_SECRET_KEY", config.JWT_SECRET_KEY, config.JWT_SECRET_ARN);
-  if (!secret) throw new Error("JWT_SECRET_KEY is not configured");
-  return secret;
-}
-
-export function tokenVerifierFor(config: Config, secret: string): TokenVerifier {
-  return createTokenVerifier({
-    secret,
-    clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
-    ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
-    ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
-  });
-}
-
-/** A token verifier whose secret is fetched by `prefetch` or, at the latest, by the first token. */
-export interface LazyTokenVerifier {
-  verifyToken: TokenVerifier;
-  /** Fetches the secret now; settles either way (a failure is retried by the next token). */
-  prefetch(): Promise<void>;
-}
-
-/**
- * A verifier that fetches the secret on its first token (or when prefetched), so that building an
- * app needs no network call (public routes such as /health answer even when Secrets Manager does
- * not). A failed fetch is retried by the next token.
- */
-export function lazyTokenVerifier(config: Config): LazyTokenVerifier {
-  let verifier: Promise<TokenVerifier> | undefined;
-  const load = () => {
-    verifier ??= jwtSecretFor(config)
-      .then((secret) => tokenVerifierFor(config, secret))
-      .catch((error: unknown) => {
-        verifier = undefined;
-        throw error;
-      });
-    return verifier;
-  };
-  return {
-    verifyToken: async (token) => (await load())(token),
-    prefetch: () =>
-      load().then(
-        () => undefined,
-        () => undefined,
-      ),
-  };
-}
 
 /** A key of its own for local upload policies, derived so that it never equals the JWT secret. */
 export function localUploadSecretFor(secret: string): string {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import type { LambdaEvent } from "hono/aws-lambda";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { composeMeta } from "#functions/meta/handler.ts";
 import { composeSessions } from "#functions/sessions/handler.ts";
 import { signDevToken } from "#infra/local/dev-secret.ts";
@@ -173,5 +173,28 @@ describe("API Gateway authorizer", () => {
     });
     await expect(forged).rejects.toThrow("Unauthorized");
     await expect(missing).rejects.toThrow("Unauthorized");
+  });
+
+  it("fails the call with the configuration error, not the token with Unauthorized, when there is no JWT secret", async () => {
+    // Prepare: a fresh instance of the module, loaded without a secret.
+    vi.resetModules();
+    delete process.env.JWT_SECRET_KEY;
+    const { handler } = await import("#functions/authorizer/handler.ts");
+    const token = await signDevToken(TEST_SECRET, { userId: "u-7" });
+    const event = {
+      type: "TOKEN" as const,
+      authorizationToken: `Bearer ${token}`,
+      methodArn: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/ai/sessions",
+    };
+
+    // Act
+    const withoutSecret = await handler(event).then(
+      () => "allowed",
+      (error: unknown) => (error as Error).message,
+    );
+    process.env.JWT_SECRET_KEY = TEST_SECRET;
+
+    // Assess
+    expect(withoutSecret).toBe("JWT_SECRET_KEY is not configured");
   });
 });
