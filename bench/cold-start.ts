@@ -37,6 +37,7 @@ import { restEvent } from "./cold-start/events.ts";
 import { type BenchState, buildPlan, type ConfigMode, selectUnits, type Unit } from "./cold-start/plan.ts";
 import type { ProbeResult, ProbeSpec } from "./cold-start/protocol.ts";
 import { type Figure, figure } from "./figures.ts";
+import { median } from "./stats.ts";
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS_FILE = join(PROJECT_ROOT, "bench", "results-cold-start.json");
@@ -433,9 +434,7 @@ process.stdout.write(JSON.stringify({ wall_ms: performance.now() - start, cpu_ms
 /** The paired ratios of a model function's cold starts to the required components' of the same round. */
 function pairedNote(ratios: number[] | undefined): string {
   if (!ratios || ratios.length === 0) return "";
-  const sorted = [...ratios].sort((a, b) => a - b);
-  const median = sorted[Math.floor((sorted.length - 1) / 2)];
-  return `÷ the required components' cold start of the same round: median ×${median} (×${sorted[0]}–×${sorted[sorted.length - 1]}); `;
+  return `÷ the required components' cold start of the same round: median ×${median(ratios)} (×${Math.min(...ratios)}–×${Math.max(...ratios)}); `;
 }
 
 async function main(): Promise<void> {
@@ -675,7 +674,7 @@ async function main(): Promise<void> {
         });
         if (ratios.length > 0) unitReport.paired_ratio_runs = ratios.map((ratio) => round(ratio, 2) ?? 0);
       }
-      unitReport.load_1m = round([...loads].sort((a, b) => a - b)[Math.floor((loads.length - 1) / 2)], 2);
+      unitReport.load_1m = round(median(loads), 2);
       if (unitReport.error || !unitReport.pass.answered) unitReport.log_tail = outcome.logTail;
       reports.push(unitReport);
       process.stderr.write(
@@ -859,19 +858,17 @@ async function main(): Promise<void> {
       );
     }
     if (Array.isArray(secretsLoad) && secretsLoad.length > 0) {
-      const walls = secretsLoad.map((sample) => sample.wall_ms).sort((a, b) => a - b);
-      const cpus = secretsLoad.map((sample) => sample.cpu_ms).sort((a, b) => a - b);
-      const middle = Math.floor((walls.length - 1) / 2);
+      const walls = secretsLoad.map((sample) => sample.wall_ms);
       figures.push(
         figure({
           id: "cold_start.secrets_client_load_ms",
           label:
             "Secrets Manager client load, a deployed function's first secret by reference (not in the inits above)",
           unit: "ms",
-          value: round(walls[middle]),
+          value: round(median(walls)),
           better: "lower",
           baseline: { label: "empty handler import (floor)", value: floor?.import_ms },
-          note: `median of ${walls.length} fresh processes importing the runtime's @aws-sdk/client-secrets-manager and creating a client (${walls.map((value) => round(value)).join(" / ")} ms; CPU median ${round(cpus[middle])} ms); network not included`,
+          note: `median of ${walls.length} fresh processes importing the runtime's @aws-sdk/client-secrets-manager and creating a client (${walls.map((value) => round(value)).join(" / ")} ms; CPU median ${round(median(secretsLoad.map((sample) => sample.cpu_ms)))} ms); network not included`,
         }),
       );
     }
