@@ -2,6 +2,7 @@
 // the secret by value or by reference, and a verifier that fetches it on demand.
 import type { Config } from "../config/config.ts";
 import { resolveSecret } from "../config/secrets.ts";
+import { onDemand } from "../on-demand.ts";
 import { createTokenVerifier, type TokenVerifier } from "./jwt.ts";
 
 /** The JWT secret: the configured value, else the referenced secret; throws when neither is set. */
@@ -35,16 +36,7 @@ export interface LazyTokenVerifier {
  * not). A failed fetch is retried by the next token.
  */
 export function lazyTokenVerifier(config: Config): LazyTokenVerifier {
-  let verifier: Promise<TokenVerifier> | undefined;
-  const load = () => {
-    verifier ??= jwtSecretFor(config)
-      .then((secret) => tokenVerifierFor(config, secret))
-      .catch((error: unknown) => {
-        verifier = undefined;
-        throw error;
-      });
-    return verifier;
-  };
+  const load = onDemand(async () => tokenVerifierFor(config, await jwtSecretFor(config)));
   return {
     verifyToken: async (token) => (await load())(token),
     verifier: load,
