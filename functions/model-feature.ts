@@ -21,12 +21,12 @@ export interface ModelFeatureParts {
   retrieval: LambdaRetrieval;
 }
 
-/** Builds the app of one model-and-documents feature; `register` mounts its routes. */
+/** Builds the app of one model-and-documents feature with its model clients; `register` mounts its routes. */
 export async function composeModelFeature(
   config: Config,
   adapters: Pick<PlatformAdapters, "openStore" | "openBlobs">,
+  clients: ModelClients,
   register: (app: App, parts: ModelFeatureParts) => void,
-  clients: ModelClients = "at-start",
 ): Promise<App> {
   const core = await lambdaCore(config, adapters.openStore);
   const [{ model }, retrieval] = await Promise.all([

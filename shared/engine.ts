@@ -13,6 +13,7 @@ import type { Embedder } from "./embeddings/embeddings.ts";
 import type { PlatformAdapters } from "./engine/adapters.ts";
 import { localAdapters } from "./engine/local-adapters.ts";
 import { createChatModel, createEmbedder } from "./engine/model.ts";
+import { onDemandModelClients } from "./engine/model-clients-on-demand.ts";
 import {
   copilotFor,
   documentRecordsFor,
@@ -36,8 +37,6 @@ import type { Retriever } from "./rag/retrieve.ts";
 import type { DocumentStore } from "./store/store.ts";
 import type { UsageLedger } from "./usage/ledger.ts";
 import { withUsageMetering } from "./usage/meter.ts";
-
-export { createChatModel, createEmbedder } from "./engine/model.ts";
 
 export interface Engine {
   config: Config;
@@ -102,8 +101,10 @@ export async function createEngine(
   const closers: Array<() => Promise<void>> = [];
   const endpointModel =
     overrides.model ??
+    // The offline default never loads LangChain; a configured endpoint loads it when the model is built.
     (await createChatModel(
       config,
+      onDemandModelClients,
       { logger, metrics },
       {
         ...(config.LLM_CLIENT_THREAD ? { startThread: createThreadedChatModel } : {}),
@@ -118,7 +119,7 @@ export async function createEngine(
   const localUploadSecret = config.DATA_BUCKET ? undefined : localUploadSecretFor(secret);
   const blobs = await adapters.openBlobs(config, localUploadSecret);
   const { queue, localQueue } = await adapters.openQueue(config, store, logger);
-  const embedder = overrides.embedder ?? (await createEmbedder(config));
+  const embedder = overrides.embedder ?? (await createEmbedder(config, onDemandModelClients));
   const retriever = retrieverFor(config, { records, blobs, embedder, logger });
   const documents = documentServiceFor(config, { records, blobs, queue, retriever, logger });
   const copilot = await copilotFor(config, { sessions, model, logger, metrics, retriever, records, blobs });

@@ -5,6 +5,7 @@ import type { PlatformAdapters } from "#shared/engine/adapters.ts";
 import { openCloudBlobs } from "#shared/engine/cloud-blobs.ts";
 import { openCloudStore } from "#shared/engine/cloud-store.ts";
 import { lambdaCopilot, lambdaCore } from "#shared/engine/lambda.ts";
+import { modelClientsAtStart } from "#shared/engine/model-clients.ts";
 import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
 import { createFeatureApp } from "../feature-app.ts";
@@ -15,7 +16,7 @@ export async function composeChat(
   adapters: Pick<PlatformAdapters, "openStore" | "openBlobs">,
 ): Promise<App> {
   const core = await lambdaCore(config, adapters.openStore);
-  const { sessions, copilot } = await lambdaCopilot(core, adapters.openBlobs);
+  const { sessions, copilot } = await lambdaCopilot(core, adapters.openBlobs, modelClientsAtStart);
   const app = createFeatureApp(core);
   registerChat(app, { verifyToken: core.verifyToken, sessions, copilot });
   return app;

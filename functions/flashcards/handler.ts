@@ -4,6 +4,7 @@ import { type Config, loadConfig } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
 import { openCloudBlobs } from "#shared/engine/cloud-blobs.ts";
 import { openCloudStore } from "#shared/engine/cloud-store.ts";
+import { modelClientsOnFirstUse } from "#shared/engine/model-clients-on-demand.ts";
 import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
 import { composeModelFeature } from "../model-feature.ts";
@@ -14,12 +15,8 @@ export function composeFlashcards(
   adapters: Pick<PlatformAdapters, "openStore" | "openBlobs">,
 ): Promise<App> {
   // Only generating a deck calls the model; listing, reading and reviewing decks do not.
-  return composeModelFeature(
-    config,
-    adapters,
-    (app, { core, model, retrieval }) =>
-      registerFlashcards(app, { verifyToken: core.verifyToken, model, ...retrieval, store: core.store }),
-    "on-first-use",
+  return composeModelFeature(config, adapters, modelClientsOnFirstUse, (app, { core, model, retrieval }) =>
+    registerFlashcards(app, { verifyToken: core.verifyToken, model, ...retrieval, store: core.store }),
   );
 }
 

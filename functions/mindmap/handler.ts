@@ -4,6 +4,7 @@ import { type Config, loadConfig } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
 import { openCloudBlobs } from "#shared/engine/cloud-blobs.ts";
 import { openCloudStore } from "#shared/engine/cloud-store.ts";
+import { modelClientsAtStart } from "#shared/engine/model-clients.ts";
 import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
 import { composeModelFeature } from "../model-feature.ts";
@@ -13,7 +14,7 @@ export function composeMindMap(
   config: Config,
   adapters: Pick<PlatformAdapters, "openStore" | "openBlobs">,
 ): Promise<App> {
-  return composeModelFeature(config, adapters, (app, { core, model, retrieval }) =>
+  return composeModelFeature(config, adapters, modelClientsAtStart, (app, { core, model, retrieval }) =>
     registerMindMap(app, { verifyToken: core.verifyToken, model, ...retrieval }),
   );
 }

@@ -4,6 +4,7 @@ import { type Config, loadConfig } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
 import { openCloudBlobs } from "#shared/engine/cloud-blobs.ts";
 import { openCloudStore } from "#shared/engine/cloud-store.ts";
+import { modelClientsAtStart } from "#shared/engine/model-clients.ts";
 import { extractionLimitsFor } from "#shared/engine/parts.ts";
 import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
@@ -11,7 +12,7 @@ import { composeModelFeature } from "../model-feature.ts";
 import { registerQuiz } from "./api.ts";
 
 export function composeQuiz(config: Config, adapters: Pick<PlatformAdapters, "openStore" | "openBlobs">): Promise<App> {
-  return composeModelFeature(config, adapters, (app, { core, model, retrieval }) =>
+  return composeModelFeature(config, adapters, modelClientsAtStart, (app, { core, model, retrieval }) =>
     registerQuiz(app, {
       verifyToken: core.verifyToken,
       model,

@@ -5,6 +5,7 @@ import { type Config, loadConfig } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
 import { cloudAdapters } from "#shared/engine/cloud-adapters.ts";
 import { lambdaCopilot, lambdaCore, type ModelClients } from "#shared/engine/lambda.ts";
+import { onDemandModelClients } from "#shared/engine/model-clients-on-demand.ts";
 import { documentServiceFor } from "#shared/engine/parts.ts";
 import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
@@ -15,9 +16,14 @@ import { registerSessions } from "./api.ts";
  * Of the sessions routes only the chat stream calls the model. Its function (the bundle's
  * `streamingHandler`, as Lambda's `_HANDLER` names it) builds the model clients while it starts;
  * the buffered one (listing, creating, reading sessions) on the first model call, i.e. normally never.
+ * Both share this bundle, so the clients' code is imported, not linked in: linked, the buffered
+ * function would evaluate it at every cold start.
  */
 export function modelClientsFor(lambdaHandler: string | undefined): ModelClients {
-  return lambdaHandler?.endsWith(".streamingHandler") ? "at-start" : "on-first-use";
+  return {
+    build: lambdaHandler?.endsWith(".streamingHandler") ? "at-start" : "on-first-use",
+    factories: onDemandModelClients,
+  };
 }
 
 export async function composeSessions(config: Config, adapters: PlatformAdapters): Promise<App> {

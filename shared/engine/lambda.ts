@@ -23,7 +23,7 @@ import type { DocumentStore } from "../store/store.ts";
 import { createUsageLedger, ensureUsageIndexes, type UsageLedger } from "../usage/ledger.ts";
 import { withUsageMetering } from "../usage/meter.ts";
 import type { PlatformAdapters } from "./adapters.ts";
-import { createChatModel, createEmbedder } from "./model.ts";
+import { createChatModel, createEmbedder, type ModelClientFactories } from "./model.ts";
 import { chatModelOnFirstUse, embedderOnFirstUse } from "./model-on-first-use.ts";
 import {
   copilotFor,
@@ -87,22 +87,28 @@ export async function lambdaCore(
 }
 
 /**
- * When a function builds its model clients (LangChain): while it starts, for a function whose
- * requests call the model (the client is then ready, built during Lambda's init), or on the first
- * call, for one whose requests mostly do not (its cold start then never loads them).
+ * A function's model clients (LangChain): when it builds them — while it starts, for a function
+ * whose requests call the model (the client is then ready, built during Lambda's init), or on the
+ * first call, for one whose requests mostly do not (its cold start then never loads them) — and
+ * where their code comes from (linked into the bundle, shared/engine/model-clients.ts, or imported
+ * on first use, model-clients-on-demand.ts; a bundle shared by functions of both kinds takes the
+ * latter).
  */
-export type ModelClients = "at-start" | "on-first-use";
+export interface ModelClients {
+  build: "at-start" | "on-first-use";
+  factories: ModelClientFactories;
+}
 
 /** The feature's chat model (endpoint behind the circuit breaker, else offline), metered per AI request. */
 export async function lambdaModel(
   core: LambdaCore,
-  clients: ModelClients = "at-start",
+  clients: ModelClients,
 ): Promise<{ model: ChatModel; modelCircuit: () => CircuitState | undefined }> {
   const observers = { logger: core.logger, metrics: core.metrics };
   const endpointModel =
-    clients === "on-first-use"
-      ? chatModelOnFirstUse(core.config, observers)
-      : await createChatModel(core.config, observers);
+    clients.build === "on-first-use"
+      ? chatModelOnFirstUse(core.config, clients.factories, observers)
+      : await createChatModel(core.config, clients.factories, observers);
   return { model: withUsageMetering(endpointModel), modelCircuit: () => circuitStateOf(endpointModel) };
 }
 
@@ -135,13 +141,15 @@ export interface LambdaRetrieval {
 export async function lambdaRetrieval(
   core: LambdaCore,
   openBlobs: PlatformAdapters["openBlobs"],
-  clients: ModelClients = "at-start",
+  clients: ModelClients,
 ): Promise<LambdaRetrieval> {
   const { config, logger } = core;
   const [records, blobs, embedder] = await Promise.all([
     documentRecordsFor(core.store),
     openLambdaBlobs(config, openBlobs),
-    clients === "on-first-use" ? embedderOnFirstUse(config) : createEmbedder(config),
+    clients.build === "on-first-use"
+      ? embedderOnFirstUse(config, clients.factories)
+      : createEmbedder(config, clients.factories),
   ]);
   return { records, blobs, embedder, retriever: retrieverFor(config, { records, blobs, embedder, logger }) };
 }
@@ -155,7 +163,7 @@ export async function openLambdaBlobs(config: Config, openBlobs: PlatformAdapter
 export async function lambdaCopilot(
   core: LambdaCore,
   openBlobs: PlatformAdapters["openBlobs"],
-  clients: ModelClients = "at-start",
+  clients: ModelClients,
 ): Promise<{ sessions: SessionStore; copilot: Copilot; retrieval: LambdaRetrieval }> {
   const { config, logger, metrics } = core;
   const [{ model }, retrieval, sessions] = await Promise.all([

@@ -10,7 +10,7 @@ import { type CircuitState, circuitStateOf } from "../llm/resilient.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { EngineMetrics } from "../observability/metrics.ts";
 import { onDemand } from "../on-demand.ts";
-import { createChatModel, createEmbedder } from "./model.ts";
+import { createChatModel, createEmbedder, type ModelClientFactories } from "./model.ts";
 
 /** Built once, on first use (a failed build is retried by the next use), and the value once built. */
 function onFirstUse<T>(build: () => Promise<T>): { get(): Promise<T>; built(): T | undefined } {
@@ -25,11 +25,12 @@ function onFirstUse<T>(build: () => Promise<T>): { get(): Promise<T>; built(): T
 /** The configured chat model, built on its first call; identity and circuit state read as the model's own. */
 export function chatModelOnFirstUse(
   config: Config,
+  clients: ModelClientFactories,
   observers: { logger?: Logger; metrics?: EngineMetrics } = {},
 ): ChatModel {
   const endpoint = resolveModelEndpoint(config);
   if (!endpoint) return createOfflineChatModel();
-  const model = onFirstUse(() => createChatModel(config, observers));
+  const model = onFirstUse(() => createChatModel(config, clients, observers));
   const lazy: ChatModel & { circuit(): CircuitState | undefined } = {
     info: { kind: "openai-compatible", model: endpoint.model, baseUrl: endpoint.baseUrl },
     async *stream(request) {
@@ -47,10 +48,10 @@ export function chatModelOnFirstUse(
 }
 
 /** The configured embedder, its OpenAI-compatible client built on its first call. */
-export async function embedderOnFirstUse(config: Config): Promise<Embedder> {
+export async function embedderOnFirstUse(config: Config, clients: ModelClientFactories): Promise<Embedder> {
   const remoteModel = config.EMBEDDINGS_MODEL;
-  if (!remoteModel) return createEmbedder(config);
-  const embedder = onFirstUse(() => createEmbedder(config));
+  if (!remoteModel) return createEmbedder(config, clients);
+  const embedder = onFirstUse(() => createEmbedder(config, clients));
   return {
     model: remoteModel,
     /** Learned from the first answer (0 before it), as the client's own. */

@@ -1,12 +1,15 @@
 // The chat model and the embedder chosen from the configuration, shared by every composition root.
-// LangChain is imported only when a model endpoint is configured: a bundle still contains it (esbuild
-// inlines `import()`), but its module code does not run at start-up of a function that never calls it.
+// The OpenAI-compatible clients come from the composition root (ModelClientFactories): linked into
+// the bundle where every request calls the model, imported on first use elsewhere; this module
+// imports neither, so that choice stays the root's.
 import type { Config } from "../config/config.ts";
 import { resolveSecret } from "../config/secrets.ts";
 import { withEmbeddingCache } from "../embeddings/cache.ts";
 import type { Embedder } from "../embeddings/embeddings.ts";
 import { createLocalEmbedder } from "../embeddings/local.ts";
+import type { OpenAICompatibleEmbedderOptions } from "../embeddings/openai-compatible.ts";
 import type { ChatModel } from "../llm/chat-model.ts";
+import { resolveModelEndpoint } from "../llm/endpoint.ts";
 import { createOfflineChatModel } from "../llm/offline.ts";
 import { createOfflineFallbackChatModel } from "../llm/offline-fallback.ts";
 import type { OpenAICompatibleChatModelOptions } from "../llm/openai-compatible.ts";
@@ -14,6 +17,12 @@ import { withResilience } from "../llm/resilient.ts";
 import type { ThreadedChatModel } from "../llm/threaded.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { EngineMetrics } from "../observability/metrics.ts";
+
+/** Where a composition root gets the OpenAI-compatible clients from (model-clients.ts, model-clients-on-demand.ts). */
+export interface ModelClientFactories {
+  chat(): Promise<(options: OpenAICompatibleChatModelOptions) => ChatModel>;
+  embedder(): Promise<(options: OpenAICompatibleEmbedderOptions) => Embedder>;
+}
 
 /**
  * Where the OpenAI-compatible client runs: on the caller's thread (Lambda), or a thread of its own
@@ -28,15 +37,14 @@ export interface ModelPlacement {
 /** Builds the chat model the configuration asks for: an OpenAI-compatible endpoint behind a circuit breaker, else the offline engine. */
 export async function createChatModel(
   config: Config,
+  clients: ModelClientFactories,
   observers: { logger?: Logger; metrics?: EngineMetrics } = {},
   placement?: ModelPlacement,
 ): Promise<ChatModel> {
   if (!config.LLM_BASE_URL && !config.OLLAMA_BASE_URL) return createOfflineChatModel();
-  const { resolveModelEndpoint } = await import("../llm/endpoint.ts");
-  // LangChain is loaded only where the client runs, when a model endpoint is configured (it costs
-  // ~0.5 s of cold start): on this thread, or only on the model thread.
-  const inThread = async (options: OpenAICompatibleChatModelOptions) =>
-    (await import("../llm/openai-compatible.ts")).createOpenAICompatibleChatModel(options);
+  // The client is built where it runs, when a model endpoint is configured: on this thread, or only
+  // on the model thread (which loads LangChain itself).
+  const inThread = async (options: OpenAICompatibleChatModelOptions) => (await clients.chat())(options);
   const apiKey = await resolveSecret("LLM_API_KEY", config.LLM_API_KEY, config.LLM_API_KEY_SECRET_ARN);
   const endpoint = resolveModelEndpoint({ ...config, ...(apiKey ? { LLM_API_KEY: apiKey } : {}) });
   if (!endpoint) return createOfflineChatModel();
@@ -78,10 +86,9 @@ export async function createChatModel(
 }
 
 /** The embedder the configuration asks for: an OpenAI-compatible model, else the local embedder. */
-export async function createEmbedder(config: Config): Promise<Embedder> {
+export async function createEmbedder(config: Config, clients: ModelClientFactories): Promise<Embedder> {
   if (!config.EMBEDDINGS_MODEL) return withEmbeddingCache(createLocalEmbedder());
-  const { resolveModelEndpoint } = await import("../llm/endpoint.ts");
-  const { createOpenAICompatibleEmbedder } = await import("../embeddings/openai-compatible.ts");
+  const createOpenAICompatibleEmbedder = await clients.embedder();
   const apiKey =
     config.EMBEDDINGS_API_KEY ??
     (await resolveSecret("LLM_API_KEY", config.LLM_API_KEY, config.LLM_API_KEY_SECRET_ARN));

@@ -25,6 +25,10 @@ const PARSERS = ["unpdf", "mammoth", "tesseract.js", "linkedom", "@mozilla/reada
 const PARSES_DOCUMENTS = new Set(["ingest-worker", "qa", "quiz"]);
 /** The documents routes that add a page by URL read web pages. */
 const READS_WEB_PAGES = new Set(["documents"]);
+/** Every request calls the model: LangChain linked into the bundle (shared/engine/model-clients.ts). */
+const LINKS_MODEL_CLIENTS = new Set(["chat", "qa", "quiz", "summarize", "mindmap", "studyplan"]);
+/** Few requests call the model: LangChain imported on the first call (model-clients-on-demand.ts). */
+const IMPORTS_MODEL_CLIENTS = new Set(["sessions", "flashcards", "ingest-worker"]);
 
 const entries: Record<string, string> = {
   authorizer: "functions/authorizer/handler.ts",
@@ -36,6 +40,8 @@ const inputs = new Map<string, string[]>();
 const externals = new Map<string, string[]>();
 /** Every bundled module with the modules it imports (resolved paths). */
 let imports: Record<string, string[]> = {};
+/** Every bundled module with the modules it imports through `import()`. */
+let dynamicImports: Record<string, string[]> = {};
 
 beforeAll(async () => {
   // One build for every entry: the graphs share most modules.
@@ -55,6 +61,12 @@ beforeAll(async () => {
   const metafile = result.metafile as Metafile;
   imports = Object.fromEntries(
     Object.entries(metafile.inputs).map(([input, { imports: imported }]) => [input, imported.map(({ path }) => path)]),
+  );
+  dynamicImports = Object.fromEntries(
+    Object.entries(metafile.inputs).map(([input, { imports: imported }]) => [
+      input,
+      imported.filter(({ kind }) => kind === "dynamic-import").map(({ path }) => path),
+    ]),
   );
   for (const output of Object.values(metafile.outputs)) {
     const name = Object.entries(entries).find(([, entry]) => entry === output.entryPoint)?.[0];
@@ -116,6 +128,27 @@ describe("function bundles", () => {
       // Assess
       expect(apis, feature).toEqual([`functions/${feature}/api.ts`]);
     }
+  });
+
+  it("link the model clients where every request calls the model, import them on first use where few do", () => {
+    for (const name of Object.keys(entries)) {
+      // Act
+      const linked = containing(name, ["shared/engine/model-clients.ts"]).length > 0;
+      const onDemand = containing(name, ["shared/engine/model-clients-on-demand.ts"]).length > 0;
+
+      // Assess
+      expect({ linked, onDemand }, name).toEqual({
+        linked: LINKS_MODEL_CLIENTS.has(name),
+        onDemand: IMPORTS_MODEL_CLIENTS.has(name),
+      });
+    }
+    // An `import()` of the clients anywhere else would make esbuild wrap LangChain in lazy
+    // initialisers again in the bundles that link it (parsed twice at every cold start).
+    const clients = ["shared/llm/openai-compatible.ts", "shared/embeddings/openai-compatible.ts"];
+    const importers = Object.keys(dynamicImports).filter((input) =>
+      dynamicImports[input]?.some((path) => clients.includes(path)),
+    );
+    expect(importers).toEqual(["shared/engine/model-clients-on-demand.ts"]);
   });
 
   it("import the AWS SDK clients on first use, never with the bundle", () => {

@@ -3,7 +3,8 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "#shared/config/config.ts";
-import { createChatModel } from "#shared/engine.ts";
+import { createChatModel } from "#shared/engine/model.ts";
+import { linkedModelClients } from "#shared/engine/model-clients.ts";
 import { buildInfographicOffline, generateInfographic } from "#shared/generation/infographic.ts";
 import { type Material, materialFromText } from "#shared/generation/material.ts";
 import type { ChatModel } from "#shared/llm/chat-model.ts";
@@ -106,6 +107,7 @@ describe("infographic with a model", () => {
     stub = await startStubLlm();
     model = await createChatModel(
       loadConfig({ LLM_BASE_URL: stub.baseUrl, LLM_MODEL: "stub-model", LLM_MAX_RETRIES: "0", LOG_LEVEL: "SILENT" }),
+      linkedModelClients,
     );
   });
 

@@ -2,7 +2,8 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "#shared/config/config.ts";
-import { createChatModel } from "#shared/engine.ts";
+import { createChatModel } from "#shared/engine/model.ts";
+import { linkedModelClients } from "#shared/engine/model-clients.ts";
 import { type Material, materialFromText } from "#shared/generation/material.ts";
 import { buildReportOffline, generateReport, isReportShaped } from "#shared/generation/report.ts";
 import type { ChatModel } from "#shared/llm/chat-model.ts";
@@ -67,6 +68,7 @@ describe("report with a model", () => {
     stub = await startStubLlm();
     model = await createChatModel(
       loadConfig({ LLM_BASE_URL: stub.baseUrl, LLM_MODEL: "stub-model", LLM_MAX_RETRIES: "0", LOG_LEVEL: "SILENT" }),
+      linkedModelClients,
     );
   });
 
