@@ -117,11 +117,13 @@ const benchAdapters: Plugin = {
 
 /**
  * The packages the CDK installs beside a bundle (left external by esbuild): the document parsers.
- * The all-features baseline reads documents too, so it leaves them beside it like the worker.
+ * The all-features baseline reads documents too, so it leaves them beside it like the worker. A
+ * feature's own streaming entry (bundle `<feature>-streaming`) gets what the feature's profile says.
  */
 function installedBeside(bundle: string): readonly string[] {
   const parsesDocuments = bundle === "ingest-worker" || bundle === "all-features";
-  return parserNodeModules(parsesDocuments ? "documents" : profileFor(bundle).profile.parses);
+  const feature = bundle.replace(/-streaming$/, "");
+  return parserNodeModules(parsesDocuments ? "documents" : profileFor(feature).profile.parses);
 }
 
 /** Bytes of the files under `dir` but those in `removed`, nested node_modules left to installedBytes. */
@@ -695,6 +697,8 @@ async function main(): Promise<void> {
       await linkRuntimeModules(info.dir, layer, installedBeside(name));
       const unit: Unit = { ...baselineUnit(`${name}@deployed-import`, name, "aws", ""), invocations: () => [] };
       const slug = `${name}-deployed-import`;
+      // The export a function of this bundle runs (a streaming entry of its own has only `streamingHandler`).
+      const exportName = plan.find((candidate) => candidate.bundle === name)?.exportName ?? "handler";
       const imports: Array<Awaited<ReturnType<typeof runProbe>>> = [];
       for (let run = 0; run < runs; run++) {
         imports.push(
@@ -702,8 +706,8 @@ async function main(): Promise<void> {
             probe,
             {
               bundle: info.file,
-              exportName: "handler",
-              streaming: false,
+              exportName,
+              streaming: exportName === "streamingHandler",
               functionName: `collabry-bench-${slug}`,
               memoryMb: 512,
               invocations: [],

@@ -280,8 +280,11 @@ export function buildPlan(): Unit[] {
     }
     if (feature === "documents") units.push(workerUnit());
     if (routes.some((route) => route.streaming)) {
+      // A streaming entry of its own (the feature's profile names it) is a bundle of its own.
+      const own = profile.streamingEntry;
       units.push({
         ...common,
+        ...(own ? { bundle: `${feature}-streaming`, entry: `functions/${feature}/${own}` } : {}),
         name: `${feature}-streaming`,
         exportName: "streamingHandler",
         streaming: true,
@@ -323,7 +326,10 @@ export function selectUnits(plan: readonly Unit[], only: readonly string[]): Uni
     const prerequisite = PREREQUISITES[name];
     if (prerequisite) wanted.add(prerequisite);
   }
-  const selected = plan.filter((unit) => wanted.has(unit.name) || wanted.has(unit.bundle));
+  // A feature's name selects both its functions, also where the streaming one has a bundle of its own.
+  const selected = plan.filter(
+    (unit) => wanted.has(unit.name) || wanted.has(unit.bundle) || wanted.has(unit.name.replace(/-streaming$/, "")),
+  );
   const unknown = only.filter((name) => !plan.some((unit) => unit.name === name || unit.bundle === name));
   if (unknown.length > 0) {
     throw new Error(

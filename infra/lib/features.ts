@@ -21,6 +21,12 @@ export interface FeatureProfile {
   timeoutSeconds: number;
   /** Parses files or web pages itself: its parsers are installed beside the bundle (constructs/document-parsers.ts). */
   parses?: ParsedContent;
+  /**
+   * Module of the streaming routes' function (`streamingHandler`) in functions/<feature>/ when it is
+   * not handler.ts, so it gets a bundle of its own: for a feature whose streaming routes always call
+   * the model and whose buffered ones rarely do, only the streaming bundle links the model clients.
+   */
+  streamingEntry?: string;
 }
 
 const base = { secrets: ["jwtSecret", "mongoUri"], memoryMb: 512, timeoutSeconds: 30 } as const;
@@ -49,7 +55,9 @@ export const DEFAULT_PROFILE: FeatureProfile = {
 
 export const FEATURE_PROFILES: Readonly<Record<string, FeatureProfile>> = {
   meta: { ...DEFAULT_PROFILE, memoryMb: 256, timeoutSeconds: 10 },
-  sessions: generation,
+  // The chat stream links the model clients (functions/sessions/streaming.ts); listing and reading
+  // sessions import them on first use.
+  sessions: { ...generation, streamingEntry: "streaming.ts" },
   chat: generation,
   documents: {
     ...DEFAULT_PROFILE,

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { featureRoutes } from "#functions/index.ts";
 import { cdkEsbuildOptions } from "../../bench/cold-start/bundle-options.ts";
 import { DOCUMENT_PARSER_NODE_MODULES, HTML_READER_NODE_MODULES } from "../../infra/lib/constructs/document-parsers.ts";
+import { profileFor } from "../../infra/lib/features.ts";
 import { repoRoot } from "./support.ts";
 
 /** The local runtime only: embedded store, filesystem blobs, in-process queue, the all-features engine. */
@@ -26,7 +27,7 @@ const PARSES_DOCUMENTS = new Set(["ingest-worker", "qa", "quiz"]);
 /** The documents routes that add a page by URL read web pages. */
 const READS_WEB_PAGES = new Set(["documents"]);
 /** Every request calls the model: LangChain linked into the bundle (shared/engine/model-clients.ts). */
-const LINKS_MODEL_CLIENTS = new Set(["chat", "qa", "quiz", "summarize", "mindmap", "studyplan"]);
+const LINKS_MODEL_CLIENTS = new Set(["chat", "qa", "quiz", "summarize", "mindmap", "studyplan", "sessions-streaming"]);
 /** Few requests call the model: LangChain imported on the first call (model-clients-on-demand.ts). */
 const IMPORTS_MODEL_CLIENTS = new Set(["sessions", "flashcards", "ingest-worker"]);
 
@@ -34,6 +35,13 @@ const entries: Record<string, string> = {
   authorizer: "functions/authorizer/handler.ts",
   "ingest-worker": "functions/ingest/worker.ts",
   ...Object.fromEntries(featureRoutes.map(({ feature }) => [feature, `functions/${feature}/handler.ts`])),
+  // A feature's own streaming entry is a bundle of its own (infra/lib/features.ts `streamingEntry`).
+  ...Object.fromEntries(
+    featureRoutes.flatMap(({ feature }) => {
+      const { streamingEntry } = profileFor(feature).profile;
+      return streamingEntry ? [[`${feature}-streaming`, `functions/${feature}/${streamingEntry}`]] : [];
+    }),
+  ),
 };
 const inputs = new Map<string, string[]>();
 /** External imports other than node builtins, as `path kind`. */
@@ -121,12 +129,13 @@ describe("function bundles", () => {
   });
 
   it("hold only their own feature's routes", () => {
-    for (const { feature } of featureRoutes) {
+    for (const name of Object.keys(entries).filter((entry) => entry !== "authorizer" && entry !== "ingest-worker")) {
       // Act
-      const apis = (inputs.get(feature) ?? []).filter((input) => /^functions\/[a-z]+\/api\.ts$/.test(input));
+      const feature = name.replace(/-streaming$/, "");
+      const apis = (inputs.get(name) ?? []).filter((input) => /^functions\/[a-z]+\/api\.ts$/.test(input));
 
       // Assess
-      expect(apis, feature).toEqual([`functions/${feature}/api.ts`]);
+      expect(apis, name).toEqual([`functions/${feature}/api.ts`]);
     }
   });
 

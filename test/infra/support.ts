@@ -11,6 +11,7 @@ import type { IConstruct } from "constructs";
 import type { FeatureRoutes } from "#shared/http/routes.ts";
 import { buildCollabryApp, type CollabryStacks } from "../../infra/lib/collabry-app.ts";
 import { type DeployConfigInput, mergeConfig, parseDeployConfig } from "../../infra/lib/config.ts";
+import { profileFor } from "../../infra/lib/features.ts";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -64,7 +65,11 @@ export function stubProjectRoot(features: readonly FeatureRoutes[], options: { w
     writeFileSync(join(root, path), "export const handler = () => undefined;\n");
   };
   write("functions/authorizer/handler.ts");
-  for (const { feature } of features) write(`functions/${feature}/handler.ts`);
+  for (const { feature } of features) {
+    write(`functions/${feature}/handler.ts`);
+    const { streamingEntry } = profileFor(feature).profile;
+    if (streamingEntry) write(`functions/${feature}/${streamingEntry}`);
+  }
   if (options.worker) write("functions/ingest/worker.ts");
   return root;
 }

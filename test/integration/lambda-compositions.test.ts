@@ -12,13 +12,14 @@ import { composeMeta } from "#functions/meta/handler.ts";
 import { composeMindMap } from "#functions/mindmap/handler.ts";
 import { composeQa } from "#functions/qa/handler.ts";
 import { composeQuiz } from "#functions/quiz/handler.ts";
-import { composeSessions } from "#functions/sessions/handler.ts";
+import { composeSessions } from "#functions/sessions/compose.ts";
 import { composeStudyPlan } from "#functions/studyplan/handler.ts";
 import { composeSummarize } from "#functions/summarize/handler.ts";
 import { composeUsage } from "#functions/usage/handler.ts";
 import { type Config, loadConfig } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
 import { localAdapters } from "#shared/engine/local-adapters.ts";
+import { modelClientsOnFirstUse } from "#shared/engine/model-clients-on-demand.ts";
 import type { App } from "#shared/http/app.ts";
 import { TEST_SECRET } from "#test/support/engine.ts";
 
@@ -26,7 +27,7 @@ const compositions: Record<string, (config: Config, adapters: PlatformAdapters) 
   meta: composeMeta,
   mindmap: composeMindMap,
   flashcards: composeFlashcards,
-  sessions: composeSessions,
+  sessions: (config, adapters) => composeSessions(config, adapters, modelClientsOnFirstUse),
   chat: composeChat,
   documents: composeDocuments,
   qa: composeQa,

@@ -7,12 +7,15 @@ import { join } from "node:path";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import type { LambdaEvent } from "hono/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { featureRoutes } from "#functions/index.ts";
 import { composeMeta } from "#functions/meta/handler.ts";
-import { composeSessions } from "#functions/sessions/handler.ts";
+import { composeSessions } from "#functions/sessions/compose.ts";
+import { profileFor } from "#infra/lib/features.ts";
 import { signDevToken } from "#infra/local/dev-secret.ts";
 import { type Config, loadConfig } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
 import { localAdapters } from "#shared/engine/local-adapters.ts";
+import { modelClientsOnFirstUse } from "#shared/engine/model-clients-on-demand.ts";
 import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
 import { TEST_SECRET } from "#test/support/engine.ts";
@@ -76,7 +79,9 @@ function restEvent(method: string, path: string, options: { token?: string; body
 describe("feature Lambda handlers", () => {
   it("serve the sessions feature from a REST proxy event, with auth, CORS and the contract's shapes", async () => {
     // Prepare
-    const { handler } = await localEntries(composeSessions);
+    const { handler } = await localEntries((config, adapters) =>
+      composeSessions(config, adapters, modelClientsOnFirstUse),
+    );
     const token = await signDevToken(TEST_SECRET, { userId: "lambda-user" });
 
     // Act
@@ -92,6 +97,24 @@ describe("feature Lambda handlers", () => {
     expect(anonymous.statusCode).toBe(401);
     expect(anonymous.multiValueHeaders?.["access-control-allow-origin"]).toEqual(["http://localhost:3000"]);
     expect(otherFeature.statusCode).toBe(404);
+  });
+
+  it("export, from the module each function is bundled from, the handler the stack names", async () => {
+    for (const { feature, routes } of featureRoutes) {
+      // Act: the buffered function runs handler.ts's `handler`; the streaming one the
+      // `streamingHandler` of the feature's streaming entry (handler.ts unless its profile names one).
+      const buffered = routes.some((route) => !route.streaming)
+        ? Object.keys(await import(`../../functions/${feature}/handler.ts`))
+        : ["handler"];
+      const streamingEntry = profileFor(feature).profile.streamingEntry ?? "handler.ts";
+      const streaming = routes.some((route) => route.streaming)
+        ? Object.keys(await import(`../../functions/${feature}/${streamingEntry}`))
+        : ["streamingHandler"];
+
+      // Assess
+      expect(buffered, feature).toContain("handler");
+      expect(streaming, `${feature} (${streamingEntry})`).toContain("streamingHandler");
+    }
   });
 
   it("serve meta's health from the same code", async () => {

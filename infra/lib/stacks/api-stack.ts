@@ -130,11 +130,12 @@ export class ApiStack extends Stack {
           })
         : undefined;
       // A streamifyResponse handler cannot answer buffered invocations (and vice versa): the
-      // streaming routes get their own function from the same module's `streamingHandler`.
+      // streaming routes get their own function from the same module's `streamingHandler`, or from
+      // the feature's streaming entry when its profile names one.
       const streaming = featureRoutes.some((route) => route.streaming)
         ? this.makeFunction(`${pascal}StreamingFunction`, {
             ...common,
-            entry: this.entry(feature, "handler.ts"),
+            entry: this.entry(feature, profile.streamingEntry ?? "handler.ts"),
             handler: "streamingHandler",
             timeoutSeconds: STREAMING_TIMEOUT_SECONDS,
           })
