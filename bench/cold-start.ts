@@ -12,8 +12,8 @@
 //   --keep leaves the temporary folder for inspection; --runs N (default 5) cold-starts each function
 //   N times in fresh processes and reports the run with the median init, because one cold start on a
 //   shared machine is mostly noise. The runs go in rounds (every function once, then again), and a
-//   model function's init is also given as paired ratios to the required components' cold start of
-//   the same round. The ingestion worker runs once: a second run would redeliver an already
+//   model function's init is also given as paired ratios to a cold start of the required components
+//   run just before it. The ingestion worker runs once: a second run would redeliver an already
 //   ingested document. --only names functions or bundles (`chat` is both chat functions,
 //   `all-features` the baseline bundle), adds the functions they need first (documents before the
 //   worker, sessions before its stream) and skips the CDK parity check.
@@ -93,7 +93,7 @@ interface UnitReport {
   load_1m?: number | null;
   /** init (import + first invocation) of every cold start of this function, in run order. */
   init_runs_ms?: Array<number | null>;
-  /** A model function's init ÷ the required components' init in the same round, per round. */
+  /** A model function's init ÷ the init of the required components' cold start run just before it, per round. */
   paired_ratio_runs?: number[];
 }
 
@@ -433,10 +433,10 @@ process.stdout.write(JSON.stringify({ wall_ms: performance.now() - start, cpu_ms
   return samples;
 }
 
-/** The paired ratios of a model function's cold starts to the required components' of the same round. */
+/** The paired ratios of a model function's cold starts to the required components' run just before each. */
 function pairedNote(ratios: number[] | undefined): string {
   if (!ratios || ratios.length === 0) return "";
-  return `÷ the required components' cold start of the same round: median ×${median(ratios)} (×${Math.min(...ratios)}–×${Math.max(...ratios)}); `;
+  return `÷ the required components' cold start run just before it: median ×${median(ratios)} (×${Math.min(...ratios)}–×${Math.max(...ratios)}); `;
 }
 
 async function main(): Promise<void> {
@@ -604,6 +604,8 @@ async function main(): Promise<void> {
       env?: Record<string, string>;
       /** One per round; undefined for a round the unit sat out (the ingestion worker runs once). */
       outcomes: Array<Outcome | undefined>;
+      /** A model function's partner in each round: the required components' cold start run just before it. */
+      partners: Array<Outcome | undefined>;
       /** The 1-minute load average after each of its runs. */
       loads: number[];
     }
@@ -617,11 +619,43 @@ async function main(): Promise<void> {
         continue;
       }
       await linkRuntimeModules(runnableBundle.dir, unit.layer, installedBeside(unit.bundle));
-      running.push({ unit, bundle, dir: runnableBundle.dir, file: runnableBundle.file, outcomes: [], loads: [] });
+      running.push({
+        unit,
+        bundle,
+        dir: runnableBundle.dir,
+        file: runnableBundle.file,
+        outcomes: [],
+        partners: [],
+        loads: [],
+      });
     }
+    /** Cold-starts `entry` once; `label` names the run's result and log files. */
+    const coldStart = async (entry: Running, label: string): Promise<Outcome> => {
+      const { unit } = entry;
+      const slug = unit.name.replace(/[^a-z0-9-]/g, "-");
+      entry.spec ??= {
+        bundle: entry.file,
+        exportName: unit.exportName,
+        streaming: unit.streaming,
+        functionName: `collabry-bench-${slug}`,
+        memoryMb: unit.memoryMb,
+        invocations: unit.invocations(state),
+        resultFile: join(work, "probes", `${slug}.result.json`),
+      };
+      entry.env ??= lambdaEnvironment(unit, entry.dir, dataDir, model.baseUrl);
+      if (unit.modelTokens) model.setBehaviour({ tokens: unit.modelTokens });
+      return runProbe(
+        probe,
+        { ...entry.spec, resultFile: join(work, "probes", `${slug}-${label}.result.json`) },
+        entry.env,
+        join(work, "probes", `${slug}-${label}.log`),
+      );
+    };
+    const requiredEntry = running.find((entry) => entry.unit.name === "required-components");
     // Rounds: one cold start of every function per round, so that a slow spell of this shared machine
     // (its speed varies by 15-40 % within minutes) falls on every function alike instead of on the five
-    // runs of one, and each run can be paired with the required components' run of the same round.
+    // runs of one. Each model function's run is paired with a cold start of the required components
+    // run just before it: seconds apart, the two see the same machine.
     for (let roundIndex = 0; roundIndex < runs; roundIndex++) {
       for (const entry of running) {
         const { unit } = entry;
@@ -629,24 +663,13 @@ async function main(): Promise<void> {
           entry.outcomes.push(undefined);
           continue;
         }
-        const slug = unit.name.replace(/[^a-z0-9-]/g, "-");
-        entry.spec ??= {
-          bundle: entry.file,
-          exportName: unit.exportName,
-          streaming: unit.streaming,
-          functionName: `collabry-bench-${slug}`,
-          memoryMb: unit.memoryMb,
-          invocations: unit.invocations(state),
-          resultFile: join(work, "probes", `${slug}.result.json`),
-        };
-        entry.env ??= lambdaEnvironment(unit, entry.dir, dataDir, model.baseUrl);
-        if (unit.modelTokens) model.setBehaviour({ tokens: unit.modelTokens });
-        const outcome = await runProbe(
-          probe,
-          { ...entry.spec, resultFile: join(work, "probes", `${slug}-${roundIndex}.result.json`) },
-          entry.env,
-          join(work, "probes", `${slug}-${roundIndex}.log`),
+        const paired = unit.usesModel && requiredEntry && entry !== requiredEntry;
+        entry.partners.push(
+          paired
+            ? await coldStart(requiredEntry, `${roundIndex}-before-${unit.name.replace(/[^a-z0-9-]/g, "-")}`)
+            : undefined,
         );
+        const outcome = await coldStart(entry, String(roundIndex));
         if (roundIndex === 0 && outcome.result) unit.after?.(outcome.result, state);
         entry.outcomes.push(outcome);
         entry.loads.push(loadavg()[0] ?? 0);
@@ -658,8 +681,7 @@ async function main(): Promise<void> {
       const importMs = outcome?.result?.import_ms;
       return importMs !== undefined && first && !first.error ? importMs + first.ms : undefined;
     };
-    const requiredRuns = running.find((entry) => entry.unit.name === "required-components")?.outcomes.map(initOf);
-    for (const { unit, bundle, outcomes: rounds, loads } of running) {
+    for (const { unit, bundle, outcomes: rounds, partners, loads } of running) {
       const outcomes = rounds.filter((outcome): outcome is Outcome => outcome !== undefined);
       // The run with the median init stands for the function; a failed run is reported instead.
       const failed = outcomes.find((candidate) => initOf(candidate) === undefined);
@@ -668,10 +690,10 @@ async function main(): Promise<void> {
       if (!outcome) continue;
       const unitReport = report(unit, bundle, outcome.result, outcome.error);
       unitReport.init_runs_ms = outcomes.map((candidate) => round(initOf(candidate)));
-      if (unit.usesModel && unit.name !== "required-components" && requiredRuns) {
+      if (partners.some((partner) => partner !== undefined)) {
         const ratios = rounds.flatMap((candidate, index) => {
           const init = initOf(candidate);
-          const floor = requiredRuns[index];
+          const floor = initOf(partners[index]);
           return init !== undefined && floor !== undefined ? [init / floor] : [];
         });
         if (ratios.length > 0) unitReport.paired_ratio_runs = ratios.map((ratio) => round(ratio, 2) ?? 0);
@@ -680,7 +702,7 @@ async function main(): Promise<void> {
       if (unitReport.error || !unitReport.pass.answered) unitReport.log_tail = outcome.logTail;
       reports.push(unitReport);
       process.stderr.write(
-        `${unit.name}: import ${unitReport.import_ms} ms, first ${unitReport.first_invoke_ms} ms (init of each run ${unitReport.init_runs_ms.join(" / ")} ms, CPU ${unitReport.init_cpu_ms} ms${unitReport.paired_ratio_runs ? `; ÷ required components of the same round ×${unitReport.paired_ratio_runs.join(" / ×")}` : ""}), statuses ${unitReport.statuses.join(",")}${unitReport.error ? `, error ${unitReport.error}` : ""}\n`,
+        `${unit.name}: import ${unitReport.import_ms} ms, first ${unitReport.first_invoke_ms} ms (init of each run ${unitReport.init_runs_ms.join(" / ")} ms, CPU ${unitReport.init_cpu_ms} ms${unitReport.paired_ratio_runs ? `; ÷ required components run just before ×${unitReport.paired_ratio_runs.join(" / ×")}` : ""}), statuses ${unitReport.statuses.join(",")}${unitReport.error ? `, error ${unitReport.error}` : ""}\n`,
       );
     }
 
