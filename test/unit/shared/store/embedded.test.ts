@@ -3,6 +3,7 @@ import { fstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEmbeddedStore } from "#shared/store/embedded.ts";
 import { runNodeChild } from "#test/support/node-child.ts";
@@ -214,6 +215,75 @@ describe("embedded store", () => {
     // Assess
     expect((await reader.collection("counters").findOne({ _id: "c" }))?.value).toBe(3);
     expect((await writer.collection("counters").findOne({ _id: "c" }))?.value).toBe(3);
+    await reader.close();
+    await writer.close();
+  });
+
+  it("reuses a read's check for changes made elsewhere only within the run that made it", async () => {
+    // Prepare: `outside` stands for another process (a plain SQLite connection, no store of this process).
+    const dir = freshDir();
+    const store = await openEmbeddedStore({ dir });
+    await store.collection("counters").insertOne({ _id: "c", value: 1 });
+    const outside = new Database(join(dir, "store.sqlite"));
+    const setOutside = (value: number) =>
+      outside
+        .prepare("UPDATE documents SET doc = ? WHERE collection = 'counters' AND id = 'c'")
+        .run(JSON.stringify({ _id: "c", value }));
+
+    // Act
+    const before = store.collection("counters").findOne({ _id: "c" });
+    setOutside(5);
+    const sameRun = store.collection("counters").findOne({ _id: "c" });
+    await new Promise((resolve) => setImmediate(resolve));
+    const laterCallback = store.collection("counters").findOne({ _id: "c" });
+
+    // Assess: within the run, the check made at its start stands; the next callback sees the commit.
+    expect((await before)?.value).toBe(1);
+    expect((await sameRun)?.value).toBe(1);
+    expect((await laterCallback)?.value).toBe(5);
+    outside.close();
+    await store.close();
+  });
+
+  it("checks for changes made elsewhere once a write holds the lock, even right after a read checked", async () => {
+    // Prepare
+    const dir = freshDir();
+    const store = await openEmbeddedStore({ dir });
+    await store.collection("counters").insertOne({ _id: "c", value: 1 });
+    const outside = new Database(join(dir, "store.sqlite"));
+
+    // Act: the increment commits after another process's write that followed the read's check.
+    const increment = store.collection("counters").updateOne({ _id: "c" }, { $inc: { value: 1 } });
+    const read = store.collection("counters").findOne({ _id: "c" });
+    outside
+      .prepare("UPDATE documents SET doc = ? WHERE collection = 'counters' AND id = 'c'")
+      .run(JSON.stringify({ _id: "c", value: 5 }));
+    await increment;
+
+    // Assess: the other process's write is not lost.
+    expect((await read)?.value).toBe(1);
+    expect((await store.collection("counters").findOne({ _id: "c" }))?.value).toBe(6);
+    outside.close();
+    await store.close();
+  });
+
+  it("lets no reused check hide a commit another store of this process made before the read", async () => {
+    // Prepare
+    const dir = freshDir();
+    const reader = await openEmbeddedStore({ dir });
+    const writer = await openEmbeddedStore({ dir });
+    await reader.collection("counters").insertOne({ _id: "c", value: 1 });
+
+    // Act: the writer commits in a microtask that runs before the read queued after it, and after
+    // the reader's check.
+    const write = writer.collection("counters").updateOne({ _id: "c" }, { $inc: { value: 1 } });
+    const afterWrite = Promise.resolve().then(() => reader.collection("counters").findOne({ _id: "c" }));
+    const beforeWrite = reader.collection("counters").findOne({ _id: "c" });
+    await write;
+
+    // Assess
+    expect((await beforeWrite)?.value).toBe(1);
+    expect((await afterWrite)?.value).toBe(2);
     await reader.close();
     await writer.close();
   });
