@@ -28,7 +28,14 @@ import { signDevToken } from "#infra/local/dev-secret.ts";
 import { baseEnv, parseReady, REPO_ROOT, startEngine, startStub } from "../scripts/load/children.ts";
 import { engineClient, LoadRecorder } from "../scripts/load/client.ts";
 import { REALISTIC_STUB } from "../scripts/load/options.ts";
-import { type ChildHandle, type ProcessSample, sampleProcess, spawnReadyChild } from "../scripts/load/processes.ts";
+import {
+  type ChildHandle,
+  type ProcessSample,
+  sampleProcess,
+  sampleThreads,
+  spawnReadyChild,
+  threadDeltas,
+} from "../scripts/load/processes.ts";
 import { timeToFirstToken } from "../scripts/load/report.ts";
 import { type StubTiming, TIMINGS_PATH } from "../scripts/load/stub-protocol.ts";
 import type { StreamSample } from "../scripts/load/users.ts";
@@ -51,6 +58,12 @@ interface Level {
   mainThread: { onCpuS: number; runQueueWaitS: number } | undefined;
   /** CPU seconds of the whole server process (every thread) over the level. */
   processCpuS: number | undefined;
+  /**
+   * The server's CPU seconds over the level by thread: its main thread, its busiest other thread
+   * (the engine's model client thread) and all the others together (V8's GC and compiler helpers,
+   * libuv's pool).
+   */
+  threads: { main: number; busiestOther: number; rest: number } | undefined;
   /** CPU seconds the load generator (this process) and the stub model used over the level. */
   otherCpuS: { load_generator: number; stub_model: number | undefined };
 }
@@ -62,6 +75,21 @@ function mainThreadDelta(before: ProcessSample | undefined, after: ProcessSample
     onCpuS: after.mainThread.onCpuS - before.mainThread.onCpuS,
     runQueueWaitS: after.mainThread.runQueueWaitS - before.mainThread.runQueueWaitS,
   };
+}
+
+function threadSplit(
+  pid: number,
+  before: Map<number, number> | undefined,
+  after: Map<number, number> | undefined,
+): Level["threads"] {
+  if (!before || !after) return undefined;
+  const deltas = threadDeltas(before, after);
+  const main = deltas.get(pid) ?? 0;
+  deltas.delete(pid);
+  const others = [...deltas.values()].sort((a, b) => b - a);
+  const busiestOther = others[0] ?? 0;
+  const rest = others.slice(1).reduce((sum, seconds) => sum + seconds, 0);
+  return { main: round(main, 3), busiestOther: round(busiestOther, 3), rest: round(rest, 3) };
 }
 
 function log(message: string): void {
@@ -86,6 +114,9 @@ interface ClientFloor {
   load_average_1m: number;
   /** CPU seconds the stub model used over the same window. */
   stub_model_cpu_s: number | undefined;
+  /** Of cpu_s: the client's own (main) thread, and V8's helper threads with libuv's pool. */
+  main_thread_cpu_s: number | undefined;
+  other_threads_cpu_s: number | undefined;
 }
 
 /**
@@ -238,6 +269,7 @@ function overheadFigures(
       concurrency,
       main_thread: { engine: engine.mainThread, floor: floor.mainThread },
       process_cpu_s: { engine: engine.processCpuS, floor: floor.processCpuS },
+      thread_cpu_s: { engine: engine.threads, floor: floor.threads },
       other_cpu_s: { engine_run: engine.otherCpuS, floor_run: floor.otherCpuS },
       load_average_1m: { engine: engine.loadAverage1m, floor: floor.loadAverage1m },
       engine: { streams: engine.streams.length, failed: failed(engine.streams), ...engineReport },
@@ -330,6 +362,45 @@ function cpuFigures(levels: Level[], timings: StubTiming[], client: ClientFloor,
       baseline: { label: "cores of this machine", value: cores },
       note: `leaves ${round((cores * 1000) / rate - clientMs - stubMs - generatorMs, 2)} ms of CPU per stream for everything else the engine does (HTTP, auth, limits, store, SSE), against ${round(engineMs - clientMs, 2)} ms measured`,
     }),
+    ...threadFigures(engine, client, label),
+  ];
+}
+
+/**
+ * The engine's CPU per stream off its main thread, split as the model client alone splits its own:
+ * the thread that runs the client (the engine's model thread; the client process's main thread)
+ * and every other thread (V8's GC and optimising-compiler helpers, libuv's pool). The engine's
+ * helpers serve two V8 isolates (main thread and model thread) and compile far more code.
+ */
+function threadFigures(engine: Level, client: ClientFloor, label: string): Figure[] {
+  const { threads } = engine;
+  if (!threads || client.main_thread_cpu_s === undefined || client.other_threads_cpu_s === undefined) return [];
+  const perStream = (cpuS: number, streams: number) => round((cpuS * 1000) / streams, 2);
+  const streams = engine.streams.length;
+  return [
+    figure({
+      id: `chat.model_thread_cpu_per_stream.c${client.concurrency}_ms`,
+      label: `chat CPU per stream of the engine's model client thread, ${label}`,
+      unit: "ms",
+      value: perStream(threads.busiestOther, streams),
+      better: "lower",
+      baseline: {
+        label: "required model client alone, its own thread",
+        value: perStream(client.main_thread_cpu_s, client.streams),
+      },
+    }),
+    figure({
+      id: `chat.helper_threads_cpu_per_stream.c${client.concurrency}_ms`,
+      label: `chat CPU per stream of the engine's other threads (V8 GC and compiler helpers, libuv pool), ${label}`,
+      unit: "ms",
+      value: perStream(threads.rest, streams),
+      better: "lower",
+      baseline: {
+        label: "required model client alone, its other threads",
+        value: perStream(client.other_threads_cpu_s, client.streams),
+      },
+      note: `engine main thread ${perStream(threads.main, streams)} ms per stream`,
+    }),
   ];
 }
 
@@ -378,10 +449,12 @@ async function main(): Promise<void> {
       ] as const) {
         const loadAverage1m = round(loadavg()[0] ?? 0, 2);
         const before = sampleProcess(pid);
+        const threadsBefore = sampleThreads(pid);
         const stubBefore = sampleProcess(stub.pid);
         const clientBefore = process.cpuUsage();
         const streams = await drive(url, server, users, concurrency, seconds, `c${concurrency}`);
         const after = sampleProcess(pid);
+        const threads = threadSplit(pid, threadsBefore, sampleThreads(pid));
         const mainThread = mainThreadDelta(before, after);
         const processCpuS = before && after ? round(after.cpuS - before.cpuS, 2) : undefined;
         const client = process.cpuUsage(clientBefore);
@@ -390,7 +463,7 @@ async function main(): Promise<void> {
           load_generator: round((client.user + client.system) / 1e6, 2),
           stub_model: stubBefore && stubAfter ? round(stubAfter.cpuS - stubBefore.cpuS, 2) : undefined,
         };
-        levels.push({ server, concurrency, loadAverage1m, streams, mainThread, processCpuS, otherCpuS });
+        levels.push({ server, concurrency, loadAverage1m, streams, mainThread, processCpuS, threads, otherCpuS });
         log(`${server} c${concurrency}: ${streams.length} streams (load average ${loadAverage1m})`);
       }
     }

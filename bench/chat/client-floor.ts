@@ -9,6 +9,7 @@
 // CLIENT_FLOOR_SECONDS and prints one `{"load_client_floor":{…}}` line before exiting.
 import { loadavg } from "node:os";
 import { createOpenAICompatibleChatModel } from "#shared/llm/openai-compatible.ts";
+import { sampleThreads, threadDeltas } from "../../scripts/load/processes.ts";
 import { STUB_MODEL } from "../../scripts/load/stub-protocol.ts";
 import { round } from "../stats.ts";
 
@@ -58,16 +59,26 @@ async function main(): Promise<void> {
 
   const loadAverage1m = round(loadavg()[0] ?? 0, 2);
   const cpuBefore = process.cpuUsage();
+  const threadsBefore = sampleThreads("self");
   const started = performance.now();
   const deadline = Date.now() + seconds * 1000;
   await Promise.all(Array.from({ length: concurrency }, (_, index) => loop(`c${concurrency}-u${index}`, deadline)));
   const cpu = process.cpuUsage(cpuBefore);
+  const threadsAfter = sampleThreads("self");
+  // The client runs on the main thread; the other threads are V8's GC and compiler helpers and libuv's pool.
+  const threads = threadsBefore && threadsAfter ? threadDeltas(threadsBefore, threadsAfter) : undefined;
+  const mainThreadS = threads?.get(process.pid);
   const report = {
     concurrency,
     streams,
     tokens,
     failed,
     cpu_s: round((cpu.user + cpu.system) / 1e6, 3),
+    main_thread_cpu_s: mainThreadS === undefined ? undefined : round(mainThreadS, 3),
+    other_threads_cpu_s:
+      threads === undefined || mainThreadS === undefined
+        ? undefined
+        : round([...threads.values()].reduce((sum, seconds) => sum + seconds, 0) - mainThreadS, 3),
     wall_s: round((performance.now() - started) / 1000, 2),
     load_average_1m: loadAverage1m,
   };

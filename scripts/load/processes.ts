@@ -1,7 +1,7 @@
 // Child processes of the load run (engine, stub model): start, wait for their "ready" line, keep
 // a summary of what they log, sample their memory and CPU from /proc, and stop them.
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 export interface LogSummary {
@@ -161,6 +161,35 @@ function mainThreadSchedule(pid: number): ProcessSample["mainThread"] {
     // Kernels without schedstats: the figure is left out, not guessed.
     return undefined;
   }
+}
+
+/**
+ * On-CPU seconds of every thread of `pid` so far, by thread id (undefined without schedstats). A
+ * Node process runs, beside its main thread, its worker threads (the engine's model client), V8's
+ * helper threads (concurrent and parallel GC, optimising compiler) and libuv's pool.
+ */
+export function sampleThreads(pid: number | "self"): Map<number, number> | undefined {
+  try {
+    const threads = new Map<number, number>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const onCpuNs = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+        if (!Number.isNaN(onCpuNs)) threads.set(Number(tid), onCpuNs / 1e9);
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+    return threads;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds each thread used between two samples (threads started meanwhile count from zero). */
+export function threadDeltas(before: Map<number, number>, after: Map<number, number>): Map<number, number> {
+  const deltas = new Map<number, number>();
+  for (const [tid, seconds] of after) deltas.set(tid, seconds - (before.get(tid) ?? 0));
+  return deltas;
 }
 
 /** Pressure-stall totals of the whole machine (µs some task waited for CPU / for I/O), when the kernel has PSI. */
