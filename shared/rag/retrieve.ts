@@ -14,7 +14,7 @@ import { dot, type Embedder } from "../embeddings/embeddings.ts";
 import { analyzeTerms } from "../embeddings/local.ts";
 import { type StoredChunk, shardFiles } from "../ingestion/layout.ts";
 import type { Logger } from "../observability/logger.ts";
-import { loadShard, type MergedShards, mergeShards, partAt, type Shard } from "../vector-index/shard.ts";
+import { loadShard, type MergedShards, mergeShards, partAt, type Shard, shardVector } from "../vector-index/shard.ts";
 import {
   buildLexicalIndex,
   type LexicalIndex,
@@ -141,6 +141,17 @@ interface LibraryPlan {
 interface HitSource {
   record: DocumentRecord;
   chunk(index: number): StoredChunk | undefined;
+  /** The chunk's stored vector, where the source's own shard is loaded (a library part's live in FAISS). */
+  vector?(index: number): Float32Array | undefined;
+}
+
+/** A source searched through its own shard: its chunks and their stored vectors. */
+function shardSource(record: DocumentRecord, loaded: LoadedShard): HitSource {
+  return {
+    record,
+    chunk: (index) => loaded.chunks[index],
+    vector: (index) => shardVector(loaded.buffer, loaded.shard.meta.dimensions, index),
+  };
 }
 
 /** Builds a retriever with an in-memory LRU cache of loaded shards (keyed by immutable version keys). */
@@ -416,7 +427,7 @@ export function createRetriever(deps: RetrieverDeps) {
       ).filter((entry): entry is { record: DocumentRecord; loaded: LoadedShard } => entry.loaded !== undefined);
       const base = sources.length;
       loaded.forEach((entry, i) => {
-        sources.push({ record: entry.record, chunk: (index) => entry.loaded.chunks[index] });
+        sources.push(shardSource(entry.record, entry.loaded));
         for (const hit of entry.loaded.shard.search(vector, depth, deps.embedder.model)) {
           vectorHits.push({ shard: base + i, index: hit.index, score: hit.score });
         }
@@ -479,7 +490,7 @@ export function createRetriever(deps: RetrieverDeps) {
         : (await Promise.all(usable.map(async (record) => ({ record, loaded: await load(record) })))).filter(
             (entry): entry is { record: DocumentRecord; loaded: LoadedShard } => entry.loaded !== undefined,
           );
-      for (const entry of loaded) sources.push({ record: entry.record, chunk: (index) => entry.loaded.chunks[index] });
+      for (const entry of loaded) sources.push(shardSource(entry.record, entry.loaded));
       if (plan) {
         ({ vectorHits, lexicalHits } = await searchLibrary(plan, query, vector, depth, sources));
       } else if (loaded.length >= MERGE_FROM_SOURCES) {
@@ -530,8 +541,16 @@ export function createRetriever(deps: RetrieverDeps) {
       }
       const best = [...fused.values()].sort((a, b) => b.fused - a.fused).slice(0, k);
 
-      // Lexical-only hits get their cosine too, so `score` means the same thing on every passage.
-      const missing = best.filter((hit) => hit.cosine === undefined);
+      // Lexical-only hits get their cosine too, so `score` means the same thing on every passage:
+      // from the vector their source's shard stores (what a vector search would have scored), else,
+      // for a library part, by embedding the chunk's text (a model call with a remote embedder).
+      const missing: typeof best = [];
+      for (const hit of best) {
+        if (hit.cosine !== undefined) continue;
+        const stored = sources[hit.shard]?.vector?.(hit.index);
+        if (stored) hit.cosine = dot(vector, stored);
+        else missing.push(hit);
+      }
       if (missing.length > 0) {
         const texts = missing.map((hit) => sources[hit.shard]?.chunk(hit.index)?.text ?? "");
         const vectors = await deps.embedder.embed(texts);

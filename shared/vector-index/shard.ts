@@ -124,11 +124,8 @@ export function buildShard(vectors: Float32Array[], dims: number): Buffer {
 // (u8), metric (i32), then the vectors (u64 float count + floats) at the very end.
 const FLAT_IP_FOURCC = "IxFI";
 
-/**
- * The vectors of a serialised shard, read in place (no FAISS call, no copy when aligned): what a
- * compacted library index is built from.
- */
-export function shardVectors(buffer: Uint8Array, dims: number): Float32Array {
+/** Where a serialised shard's vectors are: the byte offset of the block and the number of vectors. */
+function vectorBlock(buffer: Uint8Array, dims: number): { start: number; count: number } {
   if (buffer.byteLength < 45) throw new Error("not an IndexFlatIP shard (too short)");
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const fourcc = String.fromCharCode(...buffer.subarray(0, 4));
@@ -137,15 +134,35 @@ export function shardVectors(buffer: Uint8Array, dims: number): Float32Array {
     throw new EmbeddingMismatchError(`shard has ${view.getInt32(4, true)} dimensions, expected ${dims}`);
   }
   const count = Number(view.getBigInt64(8, true));
-  const bytes = count * dims * 4;
-  const start = buffer.byteLength - bytes;
+  const start = buffer.byteLength - count * dims * 4;
   if (start < 8 || Number(view.getBigUint64(start - 8, true)) !== count * dims) {
     throw new Error("shard layout not recognised: vector block size mismatch");
   }
+  return { start, count };
+}
+
+/**
+ * The vectors of a serialised shard, read in place (no FAISS call, no copy when aligned): what a
+ * compacted library index is built from.
+ */
+export function shardVectors(buffer: Uint8Array, dims: number): Float32Array {
+  const { start, count } = vectorBlock(buffer, dims);
   const offset = buffer.byteOffset + start;
   if (offset % 4 === 0) return new Float32Array(buffer.buffer, offset, count * dims);
   // A fresh, aligned copy (Buffer#slice would return a view of the same unaligned memory).
   return new Float32Array(new Uint8Array(buffer.subarray(start)).buffer);
+}
+
+/**
+ * The stored vector of one chunk of a serialised shard (a copy; undefined past its last chunk):
+ * the vector its search scores, read without FAISS and without embedding the chunk's text again.
+ */
+export function shardVector(buffer: Uint8Array, dims: number, index: number): Float32Array | undefined {
+  const { start, count } = vectorBlock(buffer, dims);
+  if (!Number.isInteger(index) || index < 0 || index >= count) return undefined;
+  const from = start + index * dims * 4;
+  // Copied byte-wise: the block is generally not 4-byte aligned in the buffer.
+  return new Float32Array(new Uint8Array(buffer.subarray(from, from + dims * 4)).buffer);
 }
 
 /** Loads a shard written by buildShard; `meta` must describe the vectors it was built from. */

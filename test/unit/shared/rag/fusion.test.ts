@@ -65,6 +65,41 @@ describe("hybrid fusion", () => {
   });
 });
 
+describe("lexical-only hits", () => {
+  it("score by the vector their shard stores, without embedding their text again", async () => {
+    // Prepare: more chunks than the vector list holds (20 at k = 3), with the rare term in the
+    // last one, which the vector ranking puts last: only BM25 finds it.
+    const texts = [
+      ...Array.from({ length: 29 }, (_, i) => `Leaf note ${i + 1}: cells, water and light in the leaf.`),
+      "Rubisco fixes carbon dioxide in the Calvin cycle.",
+    ];
+    const tilted = (text: string) => {
+      const position = texts.indexOf(text);
+      const tilt = position < 0 ? 0 : 0.01 * (position + 1);
+      return Float32Array.from([1 / Math.hypot(1, tilt), tilt / Math.hypot(1, tilt), 0, 0]);
+    };
+    const published: Embedder = { model: "tilted-test", dimensions: 4, embed: async (batch) => batch.map(tilted) };
+    await publish("student-1", "leaf-notes", texts, published);
+    const embedded: string[][] = [];
+    const counting: Embedder = {
+      ...published,
+      embed: async (batch) => {
+        embedded.push([...batch]);
+        return batch.map(tilted);
+      },
+    };
+    const retriever = createRetriever({ records, blobs, embedder: counting, logger });
+
+    // Act
+    const { passages } = await retriever.retrieve({ userId: "student-1" }, "What does rubisco fix?", 3);
+
+    // Assess: found, scored with its stored vector's cosine, and only the question was embedded.
+    const rubisco = passages.find((passage) => passage.chunk_id === "leaf-notes:29");
+    expect(rubisco?.score).toBeCloseTo(tilted(texts[29] ?? "")[0] ?? 0, 4);
+    expect(embedded).toEqual([["What does rubisco fix?"]]);
+  });
+});
+
 // Every chunk on one axis and every query on another: cosine 0 for all, as the local hash
 // embedder gives for a paraphrase, so only shared terms can show that a passage is related.
 const blind: Embedder = {

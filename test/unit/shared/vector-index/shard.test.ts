@@ -6,6 +6,7 @@ import {
   loadShard,
   type ShardMeta,
   searchShards,
+  shardVector,
 } from "#shared/vector-index/shard.ts";
 
 function unit(values: number[]): Float32Array {
@@ -35,6 +36,25 @@ describe("FAISS shards", () => {
     expect(hits.map((hit) => hit.index)).toEqual([0, 2, 1]);
     expect(hits[0]?.score).toBeCloseTo(0.98, 2);
     expect(hits[0]?.score ?? 0).toBeGreaterThan(hits[1]?.score ?? 1);
+  });
+
+  it("reads one chunk's stored vector from the serialised shard, at any byte offset", () => {
+    // Prepare: the same shard at an aligned and an unaligned offset of a larger buffer.
+    const vectors = [unit([1, 0, 0]), unit([0, 1, 0]), unit([1, 1, 0])];
+    const shard = buildShard(vectors, 3);
+    const padded = Buffer.alloc(shard.byteLength + 3);
+    shard.copy(padded, 3);
+
+    // Act
+    const read = [0, 1, 2].map((index) => shardVector(shard, 3, index));
+    const unaligned = shardVector(padded.subarray(3), 3, 2);
+
+    // Assess
+    expect(read).toEqual(vectors);
+    expect(unaligned).toEqual(vectors[2]);
+    expect(shardVector(shard, 3, 3)).toBeUndefined();
+    expect(shardVector(shard, 3, -1)).toBeUndefined();
+    expect(() => shardVector(shard, 4, 0)).toThrow(EmbeddingMismatchError);
   });
 
   it("returns every vector when k exceeds the shard size, and nothing from an empty shard", () => {
