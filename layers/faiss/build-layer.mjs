@@ -190,6 +190,7 @@ if (arch === (hostArch() === "arm64" ? "arm64" : "x86_64")) {
     ivf.addFloat32(new Float32Array([1, 0, 0, 1]));
     ivf.setSearchParameter("nprobe", 1);
     if (ivf.searchFloat32(new Float32Array([0, 1]), 1).labels[0] !== 1) throw new Error("unexpected typed search result");
+    if (ivf.reconstructFloat32(1)[1] !== 1) throw new Error("unexpected stored vector");
   `;
   const result = spawnSync(process.execPath, ["-e", probe], {
     env: { ...process.env, LD_LIBRARY_PATH: join(outDir, "lib") },

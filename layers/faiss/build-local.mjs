@@ -47,6 +47,10 @@ function loads() {
     hnsw.setSearchParameter("efSearch", 16);
     if (Index.fromBuffer(hnsw.toBuffer()).searchFloat32(new Float32Array([0, 1]), 1).labels[0] !== 1)
       throw new Error("unexpected typed search result");
+    const ivf = Index.fromFactory(2, "IVF1,Flat", 0);
+    ivf.trainFloat32(new Float32Array([1, 0, 0, 1]));
+    ivf.addFloat32(new Float32Array([1, 0, 0, 1]));
+    if (Index.fromBuffer(ivf.toBuffer()).reconstructFloat32(1)[1] !== 1) throw new Error("unexpected stored vector");
   `;
   const result = spawnSync(process.execPath, ["-e", probe], { stdio: "pipe", encoding: "utf8" });
   return result.status === 0;
@@ -107,7 +111,7 @@ function ensurePackageSource() {
 }
 
 /** Bumped whenever the build changes, so an existing build from an older recipe is redone. */
-const BUILD_RECIPE = "collabry-faiss-build-5";
+const BUILD_RECIPE = "collabry-faiss-build-6";
 
 /**
  * Declared before the index classes: a reader of serialised indexes straight from JS memory, and
@@ -272,6 +276,37 @@ const TYPED_METHODS = `
     return results;
   }
 
+  // One stored vector by position. An IVF index gets its direct map (8 bytes a vector) on the first call.
+  Napi::Value reconstructFloat32(const Napi::CallbackInfo &info)
+  {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsNumber())
+    {
+      Napi::TypeError::New(env, "Expected a position.").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const int64_t key = info[0].As<Napi::Number>().Int64Value();
+    if (key < 0 || key >= index_->ntotal)
+    {
+      Napi::Error::New(env, "position must be between 0 and ntotal - 1 (" + std::to_string(index_->ntotal) + ").")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto vector = Napi::Float32Array::New(env, index_->d);
+    try
+    {
+      faiss::IndexIVF *ivf = faiss::ivflib::try_extract_index_ivf(index_.get());
+      if (ivf != nullptr && ivf->direct_map.no()) ivf->make_direct_map(true);
+      index_->reconstruct(key, vector.Data());
+    }
+    catch (const faiss::FaissException &ex)
+    {
+      Napi::Error::New(env, ex.what()).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return vector;
+  }
+
   Napi::Value setSearchParameter(const Napi::CallbackInfo &info)
   {
     Napi::Env env = info.Env();
@@ -305,7 +340,7 @@ const PATCHES = [
   {
     what: "headers",
     from: "#include <faiss/impl/IDSelector.h>\n",
-    to: `#include <faiss/impl/IDSelector.h>\n#include <faiss/AutoTune.h>\n#include <faiss/utils/Heap.h>\n#include <omp.h>\n#include <algorithm>\n#include <cstring>\n#include <vector>\n${BUFFER_READER}`,
+    to: `#include <faiss/impl/IDSelector.h>\n#include <faiss/AutoTune.h>\n#include <faiss/IVFlib.h>\n#include <faiss/utils/Heap.h>\n#include <omp.h>\n#include <algorithm>\n#include <cstring>\n#include <vector>\n${BUFFER_READER}`,
   },
   {
     // fromBuffer copied the bytes twice and never freed its reader: a large index leaked its size per load.
@@ -332,7 +367,7 @@ const PATCHES = [
   },
 ];
 
-const REGISTERED = ["addFloat32", "trainFloat32", "searchFloat32", "setSearchParameter"];
+const REGISTERED = ["addFloat32", "trainFloat32", "searchFloat32", "setSearchParameter", "reconstructFloat32"];
 
 /**
  * faiss-node 0.5.1 leaks in search/fromBuffer/toBuffer, only takes number[] (one N-API call per

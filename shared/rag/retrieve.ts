@@ -141,7 +141,7 @@ interface LibraryPlan {
 interface HitSource {
   record: DocumentRecord;
   chunk(index: number): StoredChunk | undefined;
-  /** The chunk's stored vector, where the source's own shard is loaded (a library part's live in FAISS). */
+  /** The chunk's stored vector: from the source's shard, or from the library index holding it. */
   vector?(index: number): Float32Array | undefined;
 }
 
@@ -389,7 +389,11 @@ export function createRetriever(deps: RetrieverDeps) {
       shardOfPart[part] = sources.length;
       const start = offsets[part] ?? 0;
       const count = manifest.parts[part]?.count ?? 0;
-      sources.push({ record, chunk: (index) => (index < count ? library.chunk(start + index) : undefined) });
+      sources.push({
+        record,
+        chunk: (index) => (index < count ? library.chunk(start + index) : undefined),
+        vector: (index) => (index < count ? library.vectors.vector(start + index) : undefined),
+      });
     }
     // Parts out of scope (another session, a deleted or replaced version) are masked out.
     let accept: Uint8Array | undefined;
@@ -542,8 +546,8 @@ export function createRetriever(deps: RetrieverDeps) {
       const best = [...fused.values()].sort((a, b) => b.fused - a.fused).slice(0, k);
 
       // Lexical-only hits get their cosine too, so `score` means the same thing on every passage:
-      // from the vector their source's shard stores (what a vector search would have scored), else,
-      // for a library part, by embedding the chunk's text (a model call with a remote embedder).
+      // from the vector stored for the chunk (what a vector search would have scored: its source's
+      // shard or the library index), else by embedding its text (a model call with a remote embedder).
       const missing: typeof best = [];
       for (const hit of best) {
         if (hit.cosine !== undefined) continue;

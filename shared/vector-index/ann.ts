@@ -107,6 +107,8 @@ export interface AnnIndex {
   readonly params: AnnParams;
   /** The k best rows by inner product, best first (approximate for IVF); `exact` scans every cell. */
   search(query: Float32Array, k: number, options?: { exact?: boolean }): Array<{ position: number; score: number }>;
+  /** The vector stored at a position (IVF-Flat keeps them exactly), undefined outside the index. */
+  vector(position: number): Float32Array | undefined;
 }
 
 /** Loads an index written by buildAnnIndex; refuses one whose size or dimensions disagree with its manifest. */
@@ -141,6 +143,10 @@ export function loadAnnIndex(bytes: Buffer, expected: { dims: number; count: num
       } finally {
         if (exact) index.setSearchParameter("nprobe", params.nprobe);
       }
+    },
+    vector(position) {
+      if (!Number.isInteger(position) || position < 0 || position >= expected.count) return undefined;
+      return index.reconstructFloat32(position);
     },
   };
 }

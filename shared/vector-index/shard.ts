@@ -5,8 +5,8 @@ import { createRequire } from "node:module";
 
 /**
  * A FAISS index as our faiss-node build exposes it: layers/faiss/build-local.mjs adds typed-array
- * add/train/search (one copy instead of one N-API call per float) and search-time parameters
- * (IVF nprobe, HNSW efSearch) to faiss-node 0.5.1.
+ * add/train/search (one copy instead of one N-API call per float), search-time parameters
+ * (IVF nprobe, HNSW efSearch) and reading a stored vector to faiss-node 0.5.1.
  */
 export interface NativeIndex {
   ntotal(): number;
@@ -17,6 +17,8 @@ export interface NativeIndex {
   /** k best per query, best first; labels are -1 where fewer than k exist. */
   searchFloat32(queries: Float32Array, k: number): { distances: Float32Array; labels: Int32Array };
   setSearchParameter(name: string, value: number): void;
+  /** The vector stored at a position (an IVF index builds its direct map, 8 bytes a vector, on the first call). */
+  reconstructFloat32(position: number): Float32Array;
   mergeFrom(other: NativeIndex): void;
   toBuffer(): Buffer;
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BlobStore } from "#shared/blobs/blobs.ts";
 import type { DocumentRecords } from "#shared/documents/records.ts";
+import type { Embedder } from "#shared/embeddings/embeddings.ts";
 import { createLocalEmbedder } from "#shared/embeddings/local.ts";
 import { createLogger } from "#shared/observability/logger.ts";
 import {
@@ -85,6 +86,46 @@ describe("library index of a big library", () => {
     expect(viaLibrary.searched).toBe(SOURCES);
     expect(reads.some((key) => key.endsWith("index.faiss") || key.endsWith("chunks.json"))).toBe(false);
     expect(reads.some((key) => key.startsWith(libraryPrefix("alice")))).toBe(true);
+  });
+
+  it("scores BM25-only hits with the vectors the library index stores, embedding only the question", async () => {
+    // Prepare: the question's vector is an unrelated text's, so the vector list misses the chunks
+    // BM25 finds and they reach the answer as BM25-only hits. The per-source answer first (no
+    // library yet, none built), then the library's.
+    const query = "Which lecture explains glaciers and volcanoes in detail?";
+    const embedded: string[][] = [];
+    const skewed: Embedder = {
+      ...embedder,
+      embed: (texts) => {
+        embedded.push([...texts]);
+        return embedder.embed(texts.map((text) => (text === query ? "zebra migration across the savanna" : text)));
+      },
+    };
+    const perSource = await createRetriever({
+      records,
+      blobs,
+      embedder: skewed,
+      logger,
+      libraryBuilds: "off",
+    }).retrieve({ userId: "alice" }, query, 10);
+    await retriever().compact("alice");
+    embedded.length = 0;
+
+    // Act
+    const viaLibrary = await createRetriever({ records, blobs, embedder: skewed, logger }).retrieve(
+      { userId: "alice" },
+      query,
+      10,
+    );
+
+    // Assess: glacier and volcano lectures found, the same passages and scores as the per-source
+    // shards give, and one embedding call (the question).
+    expect(viaLibrary.searched).toBe(SOURCES);
+    expect(viaLibrary.passages.some((passage) => /glaciers|volcanoes/.test(passage.quote))).toBe(true);
+    expect(embedded).toEqual([[query]]);
+    expect(viaLibrary.passages.map((passage) => [passage.chunk_id, passage.score])).toEqual(
+      perSource.passages.map((passage) => [passage.chunk_id, passage.score]),
+    );
   });
 
   it("never returns another user's sources, nor a deleted source, even from a library built before the deletion", async () => {

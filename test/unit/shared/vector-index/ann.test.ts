@@ -58,6 +58,26 @@ describe("library vector index", () => {
     expect(exactAgrees).toBe(true);
   });
 
+  it("gives back the vector stored at a position, for an IVF and for an exact index", () => {
+    for (const count of [IVF_FROM + 1_000, 500]) {
+      // Prepare
+      const vectors = clustered(count, 5);
+      const { bytes, params } = buildAnnIndex(vectors, DIMS);
+      const index = loadAnnIndex(bytes, { dims: DIMS, count, params });
+
+      // Act
+      const positions = [0, 1, Math.floor(count / 2), count - 1];
+      const read = positions.map((position) => index.vector(position));
+
+      // Assess: IVF-Flat and Flat keep the vectors exactly.
+      positions.forEach((position, i) => {
+        expect(read[i], `${params.kind} ${position}`).toEqual(vectors.slice(position * DIMS, (position + 1) * DIMS));
+      });
+      expect(index.vector(count)).toBeUndefined();
+      expect(index.vector(-1)).toBeUndefined();
+    }
+  });
+
   it("is exact and untrained below the IVF size, and refuses a manifest that disagrees", () => {
     // Prepare
     const vectors = clustered(500, 3);
