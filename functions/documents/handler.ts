@@ -8,11 +8,9 @@ import { lambdaCore, openLambdaBlobs } from "#shared/engine/lambda.ts";
 import { documentRecordsFor, documentServiceFor } from "#shared/engine/parts.ts";
 import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
+import { storedIndexForgetter } from "#shared/rag/retrieve.ts";
 import { createFeatureApp } from "../feature-app.ts";
 import { registerDocuments } from "./api.ts";
-
-// This function never loads a shard, so a removed document has no cached index here to drop.
-const noShardCache = { forget: async () => {} };
 
 export async function composeDocuments(config: Config, adapters: PlatformAdapters): Promise<App> {
   const core = await lambdaCore(config, adapters.openStore);
@@ -25,7 +23,8 @@ export async function composeDocuments(config: Config, adapters: PlatformAdapter
     records,
     blobs,
     queue,
-    retriever: noShardCache,
+    // No shard is ever cached here; a removed document's text still leaves the stored library.
+    retriever: storedIndexForgetter(blobs),
     logger: core.logger,
   });
   const app = createFeatureApp(core);

@@ -23,8 +23,14 @@ const CHAT_TOP_K = 5;
 /** What the sessions routes use of the engine (a Lambda composes only these). */
 export type SessionsDeps = Pick<Engine, "verifyToken" | "sessions" | "copilot" | "documents">;
 
-/** Registers every session route on the app. */
+/** Registers every session route on the app (the local runtime; each Lambda registers its half). */
 export function registerSessions(app: App, engine: SessionsDeps): void {
+  registerSessionRecords(app, engine);
+  registerSessionChat(app, engine);
+}
+
+/** The buffered routes: sessions and their messages, without the model (the buffered function). */
+export function registerSessionRecords(app: App, engine: Pick<SessionsDeps, "verifyToken" | "sessions" | "documents">) {
   const route = routeRegistrar(app, sessionsRoutes, engine.verifyToken);
   const { sessions } = engine;
 
@@ -68,6 +74,12 @@ export function registerSessions(app: App, engine: SessionsDeps): void {
     });
     return c.json({ role: stored.role, content: stored.content, timestamp: stored.timestamp }, 200);
   });
+}
+
+/** The chat stream routes: the copilot's streamed reply in a session (the streaming function). */
+export function registerSessionChat(app: App, engine: Pick<SessionsDeps, "verifyToken" | "sessions" | "copilot">) {
+  const route = routeRegistrar(app, sessionsRoutes, engine.verifyToken);
+  const { sessions } = engine;
 
   route(postChatStreamRoute, async (c) => {
     const userId = c.get("user").userId;

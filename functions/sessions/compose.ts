@@ -1,23 +1,47 @@
-// Composition of the sessions feature: sessions, their messages and the session chat over the
-// copilot; deleting a session also removes its documents. Shared by the feature's two entries:
-// handler.ts (buffered routes) and streaming.ts (the chat stream), which differ only in their
-// model clients. Only these parts are composed (and bundled); see shared/engine/lambda.ts.
+// Compositions of the sessions feature, one per function: the buffered routes (sessions and their
+// messages; deleting a session also removes its documents), which never call the model, and the
+// chat stream, the copilot over the user's documents. Only these parts are composed (and bundled);
+// see shared/engine/lambda.ts.
 import type { Config } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
-import { lambdaCopilot, lambdaCore, type ModelClients } from "#shared/engine/lambda.ts";
-import { documentServiceFor } from "#shared/engine/parts.ts";
+import { lambdaCopilot, lambdaCore, type ModelClients, openLambdaBlobs } from "#shared/engine/lambda.ts";
+import { documentRecordsFor, documentServiceFor, sessionStoreFor } from "#shared/engine/parts.ts";
 import type { App } from "#shared/http/app.ts";
+import { storedIndexForgetter } from "#shared/rag/retrieve.ts";
 import { createFeatureApp } from "../feature-app.ts";
-import { registerSessions } from "./api.ts";
+import { registerSessionChat, registerSessionRecords } from "./api.ts";
 
-export async function composeSessions(config: Config, adapters: PlatformAdapters, clients: ModelClients): Promise<App> {
+/** The buffered function (handler.ts): no model, no copilot, no index search. */
+export async function composeSessionRecords(config: Config, adapters: PlatformAdapters): Promise<App> {
   const core = await lambdaCore(config, adapters.openStore);
-  const [{ sessions, copilot, retrieval }, { queue }] = await Promise.all([
-    lambdaCopilot(core, adapters.openBlobs, clients),
+  const [sessions, records, blobs, { queue }] = await Promise.all([
+    sessionStoreFor(core.store, config),
+    documentRecordsFor(core.store),
+    openLambdaBlobs(config, adapters.openBlobs),
     adapters.openQueue(config, core.store, core.logger),
   ]);
-  const documents = documentServiceFor(config, { ...retrieval, queue, logger: core.logger });
+  // No shard is ever cached here; a removed document's text still leaves the stored library.
+  const documents = documentServiceFor(config, {
+    records,
+    blobs,
+    queue,
+    retriever: storedIndexForgetter(blobs),
+    logger: core.logger,
+  });
   const app = createFeatureApp(core);
-  registerSessions(app, { verifyToken: core.verifyToken, sessions, copilot, documents });
+  registerSessionRecords(app, { verifyToken: core.verifyToken, sessions, documents });
+  return app;
+}
+
+/** The chat stream's function (streaming.ts): the copilot, with the model clients it is given. */
+export async function composeSessionChat(
+  config: Config,
+  adapters: Pick<PlatformAdapters, "openStore" | "openBlobs">,
+  clients: ModelClients,
+): Promise<App> {
+  const core = await lambdaCore(config, adapters.openStore);
+  const { sessions, copilot } = await lambdaCopilot(core, adapters.openBlobs, clients);
+  const app = createFeatureApp(core);
+  registerSessionChat(app, { verifyToken: core.verifyToken, sessions, copilot });
   return app;
 }

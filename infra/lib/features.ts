@@ -55,8 +55,8 @@ export const DEFAULT_PROFILE: FeatureProfile = {
 
 export const FEATURE_PROFILES: Readonly<Record<string, FeatureProfile>> = {
   meta: { ...DEFAULT_PROFILE, memoryMb: 256, timeoutSeconds: 10 },
-  // The chat stream links the model clients (functions/sessions/streaming.ts); listing and reading
-  // sessions import them on first use.
+  // The chat stream links the model clients (functions/sessions/streaming.ts); the buffered routes
+  // (listing, reading, deleting sessions and messages) never call the model and bundle none of it.
   sessions: { ...generation, streamingEntry: "streaming.ts" },
   chat: generation,
   documents: {

@@ -129,6 +129,26 @@ export interface RetrieverDeps {
 
 export type Retriever = ReturnType<typeof createRetriever>;
 
+/** The user an index key belongs to (`indexes/{user}/…`), undefined for another key. */
+function indexOwner(indexKey: string): string | undefined {
+  const userSegment = /^indexes\/([^/]+)\//.exec(indexKey)?.[1];
+  return userSegment === undefined ? undefined : decodeURIComponent(userSegment);
+}
+
+/**
+ * What a process that never retrieves (the documents function, the buffered sessions function) must
+ * still do when a source is removed: delete the user's stored library indexes, which hold its text.
+ * It has no cached shard to drop.
+ */
+export function storedIndexForgetter(blobs: BlobStore): Pick<Retriever, "forget"> {
+  return {
+    async forget(indexKey) {
+      const userId = indexOwner(indexKey);
+      if (userId !== undefined) await deleteLibraries(blobs, userId);
+    },
+  };
+}
+
 /** A search over the library: which parts are in scope, and the ready sources it lacks. */
 interface LibraryPlan {
   library: Library;
@@ -602,9 +622,8 @@ export function createRetriever(deps: RetrieverDeps) {
         cache.delete(indexKey);
         cachedBytes -= entry.bytes;
       }
-      const userSegment = /^indexes\/([^/]+)\//.exec(indexKey)?.[1];
-      if (!userSegment) return;
-      const userId = decodeURIComponent(userSegment);
+      const userId = indexOwner(indexKey);
+      if (userId === undefined) return;
       libraries.delete(userId);
       await deleteLibraries(deps.blobs, userId);
     },

@@ -29,7 +29,7 @@ const READS_WEB_PAGES = new Set(["documents"]);
 /** Every request calls the model: LangChain linked into the bundle (shared/engine/model-clients.ts). */
 const LINKS_MODEL_CLIENTS = new Set(["chat", "qa", "quiz", "summarize", "mindmap", "studyplan", "sessions-streaming"]);
 /** Few requests call the model: LangChain imported on the first call (model-clients-on-demand.ts). */
-const IMPORTS_MODEL_CLIENTS = new Set(["sessions", "flashcards", "ingest-worker"]);
+const IMPORTS_MODEL_CLIENTS = new Set(["flashcards", "ingest-worker"]);
 
 const entries: Record<string, string> = {
   authorizer: "functions/authorizer/handler.ts",
@@ -150,6 +150,9 @@ describe("function bundles", () => {
         linked: LINKS_MODEL_CLIENTS.has(name),
         onDemand: IMPORTS_MODEL_CLIENTS.has(name),
       });
+      // The others (meta, usage, documents, the buffered sessions routes) hold no LangChain at all.
+      if (!linked && !onDemand)
+        expect(containing(name, ["node_modules/@langchain/", "node_modules/openai/"]), name).toEqual([]);
     }
     // An `import()` of the clients anywhere else would make esbuild wrap LangChain in lazy
     // initialisers again in the bundles that link it (parsed twice at every cold start).

@@ -12,7 +12,7 @@ import { composeMeta } from "#functions/meta/handler.ts";
 import { composeMindMap } from "#functions/mindmap/handler.ts";
 import { composeQa } from "#functions/qa/handler.ts";
 import { composeQuiz } from "#functions/quiz/handler.ts";
-import { composeSessions } from "#functions/sessions/compose.ts";
+import { composeSessionChat, composeSessionRecords } from "#functions/sessions/compose.ts";
 import { composeStudyPlan } from "#functions/studyplan/handler.ts";
 import { composeSummarize } from "#functions/summarize/handler.ts";
 import { composeUsage } from "#functions/usage/handler.ts";
@@ -23,11 +23,14 @@ import { modelClientsOnFirstUse } from "#shared/engine/model-clients-on-demand.t
 import type { App } from "#shared/http/app.ts";
 import { TEST_SECRET } from "#test/support/engine.ts";
 
-const compositions: Record<string, (config: Config, adapters: PlatformAdapters) => Promise<App>> = {
+type Composition = (config: Config, adapters: PlatformAdapters) => Promise<App>;
+
+/** A feature's function, or its buffered one where its streaming routes have a function of their own. */
+const compositions: Record<string, Composition> = {
   meta: composeMeta,
   mindmap: composeMindMap,
   flashcards: composeFlashcards,
-  sessions: (config, adapters) => composeSessions(config, adapters, modelClientsOnFirstUse),
+  sessions: composeSessionRecords,
   chat: composeChat,
   documents: composeDocuments,
   qa: composeQa,
@@ -36,6 +39,22 @@ const compositions: Record<string, (config: Config, adapters: PlatformAdapters) 
   studyplan: composeStudyPlan,
   usage: composeUsage,
 };
+
+/** The streaming functions composed apart from their feature's buffered one. */
+const streamingCompositions: Record<string, Composition> = {
+  sessions: (config, adapters) => composeSessionChat(config, adapters, modelClientsOnFirstUse),
+};
+
+/** The "METHOD /path" keys an app serves, in the route tables' notation. */
+function servedRoutes(app: App): string[] {
+  return [
+    ...new Set(
+      app.routes
+        .filter((route) => route.method !== "ALL")
+        .map((route) => `${route.method} ${route.path.replace(/:([A-Za-z_]+)/g, "{$1}")}`),
+    ),
+  ].sort();
+}
 
 let dir: string;
 let config: Config;
@@ -62,17 +81,29 @@ describe("feature function compositions", () => {
       if (!compose) throw new Error(`no composition for ${table.feature}`);
 
       // Act
-      const app = await compose(config, localAdapters);
-      const served = [
-        ...new Set(
-          app.routes
-            .filter((route) => route.method !== "ALL")
-            .map((route) => `${route.method} ${route.path.replace(/:([A-Za-z_]+)/g, "{$1}")}`),
-        ),
-      ].sort();
+      const served = servedRoutes(await compose(config, localAdapters));
+      const streamingCompose = streamingCompositions[table.feature];
+      const streamingServed = streamingCompose ? servedRoutes(await streamingCompose(config, localAdapters)) : [];
 
-      // Assess
-      expect(served, table.feature).toEqual(table.routes.map((route) => `${route.method} ${route.path}`).sort());
+      // Assess: a feature's function serves its table; where the streaming routes have a function
+      // of their own, each serves its half.
+      const key = (route: { method: string; path: string }) => `${route.method} ${route.path}`;
+      if (streamingCompose) {
+        expect(served, table.feature).toEqual(
+          table.routes
+            .filter((route) => !route.streaming)
+            .map(key)
+            .sort(),
+        );
+        expect(streamingServed, `${table.feature} streaming`).toEqual(
+          table.routes
+            .filter((route) => route.streaming)
+            .map(key)
+            .sort(),
+        );
+      } else {
+        expect(served, table.feature).toEqual(table.routes.map(key).sort());
+      }
     }
   });
 

@@ -9,13 +9,12 @@ import type { LambdaEvent } from "hono/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { featureRoutes } from "#functions/index.ts";
 import { composeMeta } from "#functions/meta/handler.ts";
-import { composeSessions } from "#functions/sessions/compose.ts";
+import { composeSessionRecords } from "#functions/sessions/compose.ts";
 import { profileFor } from "#infra/lib/features.ts";
 import { signDevToken } from "#infra/local/dev-secret.ts";
 import { type Config, loadConfig } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
 import { localAdapters } from "#shared/engine/local-adapters.ts";
-import { modelClientsOnFirstUse } from "#shared/engine/model-clients-on-demand.ts";
 import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
 import { TEST_SECRET } from "#test/support/engine.ts";
@@ -79,9 +78,7 @@ function restEvent(method: string, path: string, options: { token?: string; body
 describe("feature Lambda handlers", () => {
   it("serve the sessions feature from a REST proxy event, with auth, CORS and the contract's shapes", async () => {
     // Prepare
-    const { handler } = await localEntries((config, adapters) =>
-      composeSessions(config, adapters, modelClientsOnFirstUse),
-    );
+    const { handler } = await localEntries(composeSessionRecords);
     const token = await signDevToken(TEST_SECRET, { userId: "lambda-user" });
 
     // Act

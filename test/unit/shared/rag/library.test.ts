@@ -11,7 +11,7 @@ import {
   libraryPrefix,
   readLibrary,
 } from "#shared/rag/library.ts";
-import { createRetriever, LIBRARY_FROM_SOURCES } from "#shared/rag/retrieve.ts";
+import { createRetriever, LIBRARY_FROM_SOURCES, storedIndexForgetter } from "#shared/rag/retrieve.ts";
 import { type DocumentsTestEnv, openDocumentsTestEnv, publishSource } from "#test/support/published-sources.ts";
 
 const embedder = createLocalEmbedder();
@@ -168,6 +168,22 @@ describe("library index of a big library", () => {
     expect(gone).toEqual([]);
     expect(rebuilt?.parts).toHaveLength(SOURCES - 1);
     expect(rebuilt?.parts.some((part) => part.source_id === "s9")).toBe(false);
+  });
+
+  it("is deleted with a removed source by a process that never retrieves (the documents and sessions functions)", async () => {
+    // Prepare
+    await retriever().compact("alice");
+    const [deleted] = await records.list("alice", { sourceIds: ["s9"] });
+    if (!deleted?.index_key) throw new Error("fixture missing");
+
+    // Act
+    await records.remove("alice", deleted._id);
+    await storedIndexForgetter(blobs).forget(deleted.index_key);
+
+    // Assess: alice's library is gone; bob's index is untouched.
+    expect(await blobs.list(libraryPrefix("alice"))).toEqual([]);
+    expect(await currentLibraryId(blobs, "alice")).toBeUndefined();
+    expect((await retriever().retrieve({ userId: "bob" }, "zebra migration", 1)).passages).toHaveLength(1);
   });
 
   it("serves a source re-published after the build from its new shard, never from the stale part", async () => {
