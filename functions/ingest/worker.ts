@@ -9,7 +9,7 @@ import { openCloudStore } from "#shared/engine/cloud-store.ts";
 import { openLambdaBlobs } from "#shared/engine/lambda.ts";
 import { buildDuringInit } from "#shared/engine/lambda-init.ts";
 import { createEmbedder } from "#shared/engine/model.ts";
-import { onDemandModelClients } from "#shared/engine/model-clients-on-demand.ts";
+import { onDemandEmbedderClient } from "#shared/engine/model-clients-on-demand.ts";
 import { documentRecordsFor, extractionLimitsFor, retrieverFor } from "#shared/engine/parts.ts";
 import type { Engine } from "#shared/engine.ts";
 import { createIngestWorker } from "#shared/ingestion/worker.ts";
@@ -54,7 +54,7 @@ export async function composeWorker(
   const [records, blobs, embedder] = await Promise.all([
     documentRecordsFor(store),
     openLambdaBlobs(config, adapters.openBlobs),
-    createEmbedder(config, onDemandModelClients),
+    createEmbedder(config, onDemandEmbedderClient),
   ]);
   return workerFor({
     config,

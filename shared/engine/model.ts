@@ -86,7 +86,10 @@ export async function createChatModel(
 }
 
 /** The embedder the configuration asks for: an OpenAI-compatible model, else the local embedder. */
-export async function createEmbedder(config: Config, clients: ModelClientFactories): Promise<Embedder> {
+export async function createEmbedder(
+  config: Config,
+  clients: Pick<ModelClientFactories, "embedder">,
+): Promise<Embedder> {
   if (!config.EMBEDDINGS_MODEL) return withEmbeddingCache(createLocalEmbedder());
   const createOpenAICompatibleEmbedder = await clients.embedder();
   const apiKey =

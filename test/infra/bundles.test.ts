@@ -150,6 +150,8 @@ describe("function bundles", () => {
         linked: LINKS_MODEL_CLIENTS.has(name),
         onDemand: IMPORTS_MODEL_CLIENTS.has(name),
       });
+      // The worker embeds and never chats: no chat client in its bundle.
+      if (name === "ingest-worker") expect(containing(name, ["shared/llm/openai-compatible.ts"]), name).toEqual([]);
       // The others (meta, usage, documents, the buffered sessions routes) hold no LangChain at all.
       if (!linked && !onDemand)
         expect(containing(name, ["node_modules/@langchain/", "node_modules/openai/"]), name).toEqual([]);
