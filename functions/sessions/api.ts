@@ -30,7 +30,10 @@ export function registerSessions(app: App, engine: SessionsDeps): void {
 }
 
 /** The buffered routes: sessions and their messages, without the model (the buffered function). */
-export function registerSessionRecords(app: App, engine: Pick<SessionsDeps, "verifyToken" | "sessions" | "documents">) {
+export function registerSessionRecords(
+  app: App,
+  engine: Pick<SessionsDeps, "verifyToken" | "sessions" | "documents">,
+): void {
   const route = routeRegistrar(app, sessionsRoutes, engine.verifyToken);
   const { sessions } = engine;
 
@@ -77,7 +80,10 @@ export function registerSessionRecords(app: App, engine: Pick<SessionsDeps, "ver
 }
 
 /** The chat stream routes: the copilot's streamed reply in a session (the streaming function). */
-export function registerSessionChat(app: App, engine: Pick<SessionsDeps, "verifyToken" | "sessions" | "copilot">) {
+export function registerSessionChat(
+  app: App,
+  engine: Pick<SessionsDeps, "verifyToken" | "sessions" | "copilot">,
+): void {
   const route = routeRegistrar(app, sessionsRoutes, engine.verifyToken);
   const { sessions } = engine;
 
