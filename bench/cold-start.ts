@@ -928,34 +928,45 @@ async function main(): Promise<void> {
         }),
       );
     }
+    /** A load timed in fresh processes: the median wall time, every run and the CPU median in the note. */
+    const freshProcessFigure = (
+      id: string,
+      label: string,
+      samples: Array<{ wall_ms: number; cpu_ms: number }>,
+      what: string,
+      after: string,
+    ): Figure => {
+      const walls = samples.map((sample) => sample.wall_ms);
+      return figure({
+        id,
+        label,
+        unit: "ms",
+        value: round(median(walls)),
+        better: "lower",
+        baseline: { label: "empty handler import (floor)", value: floor?.import_ms },
+        note: `median of ${walls.length} fresh processes ${what} (${walls.map((value) => round(value)).join(" / ")} ms; CPU median ${round(median(samples.map((sample) => sample.cpu_ms)))} ms)${after}`,
+      });
+    };
     if (Array.isArray(secretsLoad) && secretsLoad.length > 0) {
-      const walls = secretsLoad.map((sample) => sample.wall_ms);
       figures.push(
-        figure({
-          id: "cold_start.secrets_client_load_ms",
-          label:
-            "Secrets Manager client load, a deployed function's first secret by reference (not in the inits above)",
-          unit: "ms",
-          value: round(median(walls)),
-          better: "lower",
-          baseline: { label: "empty handler import (floor)", value: floor?.import_ms },
-          note: `median of ${walls.length} fresh processes importing the runtime's @aws-sdk/client-secrets-manager and creating a client (${walls.map((value) => round(value)).join(" / ")} ms; CPU median ${round(median(secretsLoad.map((sample) => sample.cpu_ms)))} ms); network not included`,
-        }),
+        freshProcessFigure(
+          "cold_start.secrets_client_load_ms",
+          "Secrets Manager client load, a deployed function's first secret by reference (not in the inits above)",
+          secretsLoad,
+          "importing the runtime's @aws-sdk/client-secrets-manager and creating a client",
+          "; network not included",
+        ),
       );
     }
     if (Array.isArray(standIn) && standIn.length > 0) {
-      const walls = standIn.map((sample) => sample.wall_ms);
       figures.push(
-        figure({
-          id: "cold_start.embedded_stand_in_ms",
-          label:
-            "embedded store standing in for MongoDB in the runs above (module, better-sqlite3, new file, indexes; bench only)",
-          unit: "ms",
-          value: round(median(walls)),
-          better: "lower",
-          baseline: { label: "empty handler import (floor)", value: floor?.import_ms },
-          note: `median of ${walls.length} fresh processes, timed after the MongoDB driver is loaded (${walls.map((value) => round(value)).join(" / ")} ms; CPU median ${round(median(standIn.map((sample) => sample.cpu_ms)))} ms): part of every init above, where a deployed function connects to MongoDB instead`,
-        }),
+        freshProcessFigure(
+          "cold_start.embedded_stand_in_ms",
+          "embedded store standing in for MongoDB in the runs above (module, better-sqlite3, new file, indexes; bench only)",
+          standIn,
+          "timed after the MongoDB driver is loaded",
+          ": part of every init above, where a deployed function connects to MongoDB instead",
+        ),
       );
     }
     const unreachable = reports.find((entry) => entry.function === "meta@unreachable-mongo");

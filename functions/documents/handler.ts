@@ -4,29 +4,15 @@
 import { type Config, loadConfig } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
 import { cloudAdapters } from "#shared/engine/cloud-adapters.ts";
-import { lambdaCore, openLambdaBlobs } from "#shared/engine/lambda.ts";
-import { documentRecordsFor, documentServiceFor } from "#shared/engine/parts.ts";
+import { lambdaCore, lambdaDocuments } from "#shared/engine/lambda.ts";
 import type { App } from "#shared/http/app.ts";
 import { lambdaEntries } from "#shared/http/lambda.ts";
-import { storedIndexForgetter } from "#shared/rag/retrieve.ts";
 import { createFeatureApp } from "../feature-app.ts";
 import { registerDocuments } from "./api.ts";
 
 export async function composeDocuments(config: Config, adapters: PlatformAdapters): Promise<App> {
   const core = await lambdaCore(config, adapters.openStore);
-  const [records, blobs, { queue }] = await Promise.all([
-    documentRecordsFor(core.store),
-    openLambdaBlobs(config, adapters.openBlobs),
-    adapters.openQueue(config, core.store, core.logger),
-  ]);
-  const documents = documentServiceFor(config, {
-    records,
-    blobs,
-    queue,
-    // No shard is ever cached here; a removed document's text still leaves the stored library.
-    retriever: storedIndexForgetter(blobs),
-    logger: core.logger,
-  });
+  const { records, documents } = await lambdaDocuments(core, adapters);
   const app = createFeatureApp(core);
   registerDocuments(app, { verifyToken: core.verifyToken, config, documents, records });
   return app;

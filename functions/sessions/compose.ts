@@ -4,30 +4,19 @@
 // see shared/engine/lambda.ts.
 import type { Config } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
-import { lambdaCopilot, lambdaCore, type ModelClients, openLambdaBlobs } from "#shared/engine/lambda.ts";
-import { documentRecordsFor, documentServiceFor, sessionStoreFor } from "#shared/engine/parts.ts";
+import { lambdaCopilot, lambdaCore, lambdaDocuments, type ModelClients } from "#shared/engine/lambda.ts";
+import { sessionStoreFor } from "#shared/engine/parts.ts";
 import type { App } from "#shared/http/app.ts";
-import { storedIndexForgetter } from "#shared/rag/retrieve.ts";
 import { createFeatureApp } from "../feature-app.ts";
 import { registerSessionChat, registerSessionRecords } from "./api.ts";
 
 /** The buffered function (handler.ts): no model, no copilot, no index search. */
 export async function composeSessionRecords(config: Config, adapters: PlatformAdapters): Promise<App> {
   const core = await lambdaCore(config, adapters.openStore);
-  const [sessions, records, blobs, { queue }] = await Promise.all([
+  const [sessions, { documents }] = await Promise.all([
     sessionStoreFor(core.store, config),
-    documentRecordsFor(core.store),
-    openLambdaBlobs(config, adapters.openBlobs),
-    adapters.openQueue(config, core.store, core.logger),
+    lambdaDocuments(core, adapters),
   ]);
-  // No shard is ever cached here; a removed document's text still leaves the stored library.
-  const documents = documentServiceFor(config, {
-    records,
-    blobs,
-    queue,
-    retriever: storedIndexForgetter(blobs),
-    logger: core.logger,
-  });
   const app = createFeatureApp(core);
   registerSessionRecords(app, { verifyToken: core.verifyToken, sessions, documents });
   return app;

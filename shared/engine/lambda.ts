@@ -10,6 +10,7 @@ import { resolveSecret } from "../config/secrets.ts";
 import type { SessionStore } from "../conversations/session-store.ts";
 import type { Copilot } from "../copilot/copilot.ts";
 import type { DocumentRecords } from "../documents/records.ts";
+import type { DocumentService } from "../documents/service.ts";
 import type { Embedder } from "../embeddings/embeddings.ts";
 import { ensureRateLimitIndexes, type RateLimiter } from "../limits/rate-limit.ts";
 import type { ChatModel } from "../llm/chat-model.ts";
@@ -18,7 +19,7 @@ import { createOfflineChatModel } from "../llm/offline.ts";
 import { type CircuitState, circuitStateOf } from "../llm/resilient.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { createMetrics, type EngineMetrics } from "../observability/metrics.ts";
-import type { Retriever } from "../rag/retrieve.ts";
+import { type Retriever, storedIndexForgetter } from "../rag/retrieve.ts";
 import type { DocumentStore } from "../store/store.ts";
 import { createUsageLedger, ensureUsageIndexes, type UsageLedger } from "../usage/ledger.ts";
 import { withUsageMetering } from "../usage/meter.ts";
@@ -28,6 +29,7 @@ import { chatModelOnFirstUse, embedderOnFirstUse } from "./model-on-first-use.ts
 import {
   copilotFor,
   documentRecordsFor,
+  documentServiceFor,
   localUploadSecretFor,
   rateLimiterOver,
   retrieverFor,
@@ -152,6 +154,25 @@ export async function lambdaRetrieval(
       : createEmbedder(config, clients.factories),
   ]);
   return { records, blobs, embedder, retriever: retrieverFor(config, { records, blobs, embedder, logger }) };
+}
+
+/**
+ * The document service of a function that never searches an index (documents, the buffered
+ * sessions routes): no shard is cached there, but a removed document's text still leaves the
+ * user's stored library indexes.
+ */
+export async function lambdaDocuments(
+  core: LambdaCore,
+  adapters: Pick<PlatformAdapters, "openBlobs" | "openQueue">,
+): Promise<{ records: DocumentRecords; documents: DocumentService }> {
+  const { config, logger } = core;
+  const [records, blobs, { queue }] = await Promise.all([
+    documentRecordsFor(core.store),
+    openLambdaBlobs(config, adapters.openBlobs),
+    adapters.openQueue(config, core.store, logger),
+  ]);
+  const retriever = storedIndexForgetter(blobs);
+  return { records, documents: documentServiceFor(config, { records, blobs, queue, retriever, logger }) };
 }
 
 /** Blobs for a function; S3 needs no signing key, filesystem blobs (local adapters) derive one. */
