@@ -162,7 +162,7 @@ interface HitSource {
   record: DocumentRecord;
   chunk(index: number): StoredChunk | undefined;
   /** The chunk's stored vector: from the source's shard, or from the library index holding it. */
-  vector?(index: number): Float32Array | undefined;
+  vector(index: number): Float32Array | undefined;
 }
 
 /** A source searched through its own shard: its chunks and their stored vectors. */
@@ -566,22 +566,12 @@ export function createRetriever(deps: RetrieverDeps) {
       const best = [...fused.values()].sort((a, b) => b.fused - a.fused).slice(0, k);
 
       // Lexical-only hits get their cosine too, so `score` means the same thing on every passage:
-      // from the vector stored for the chunk (what a vector search would have scored: its source's
-      // shard or the library index), else by embedding its text (a model call with a remote embedder).
-      const missing: typeof best = [];
+      // from the vector stored for the chunk, what a vector search would have scored. Every chunk
+      // has one (a shard or library whose vector count disagrees with its chunks is refused when
+      // it loads), so a hit without one has no chunk either and is dropped below.
       for (const hit of best) {
-        if (hit.cosine !== undefined) continue;
-        const stored = sources[hit.shard]?.vector?.(hit.index);
+        const stored = hit.cosine === undefined ? sources[hit.shard]?.vector(hit.index) : undefined;
         if (stored) hit.cosine = dot(vector, stored);
-        else missing.push(hit);
-      }
-      if (missing.length > 0) {
-        const texts = missing.map((hit) => sources[hit.shard]?.chunk(hit.index)?.text ?? "");
-        const vectors = await deps.embedder.embed(texts);
-        missing.forEach((hit, i) => {
-          const chunkVector = vectors[i];
-          hit.cosine = chunkVector ? dot(vector, chunkVector) : 0;
-        });
       }
 
       const passages: RetrievedPassage[] = [];
