@@ -1,6 +1,6 @@
 // The configured chat model and embedder with their clients (LangChain, ~60 ms to load and build)
 // made on first use instead of at composition: for a function whose requests mostly never call the
-// model (the sessions and flashcards functions), its cold start then does not load them.
+// model (the flashcards function), its cold start then does not load them.
 import type { Config } from "../config/config.ts";
 import type { Embedder } from "../embeddings/embeddings.ts";
 import type { ChatModel } from "../llm/chat-model.ts";
