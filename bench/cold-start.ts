@@ -270,13 +270,18 @@ async function linkRuntimeModules(dir: string, withLayer: boolean, installed: re
   }
 }
 
+/** A unit's name as it goes into file and function names. */
+function slugOf(unit: Unit): string {
+  return unit.name.replace(/[^a-z0-9-]/g, "-");
+}
+
 function lambdaEnvironment(
   unit: Unit,
   taskRoot: string,
   dataDir: string,
   modelBaseUrl?: string,
 ): Record<string, string> {
-  const functionName = `collabry-bench-${unit.name.replace(/[^a-z0-9-]/g, "-")}`;
+  const functionName = `collabry-bench-${slugOf(unit)}`;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     TZ: "UTC",
@@ -667,7 +672,7 @@ async function main(): Promise<void> {
     /** Cold-starts `entry` once; `label` names the run's result and log files. */
     const coldStart = async (entry: Running, label: string): Promise<Outcome> => {
       const { unit } = entry;
-      const slug = unit.name.replace(/[^a-z0-9-]/g, "-");
+      const slug = slugOf(unit);
       entry.spec ??= {
         bundle: entry.file,
         exportName: unit.exportName,
@@ -700,9 +705,7 @@ async function main(): Promise<void> {
         }
         const paired = unit.usesModel && requiredEntry && entry !== requiredEntry;
         entry.partners.push(
-          paired
-            ? await coldStart(requiredEntry, `${roundIndex}-before-${unit.name.replace(/[^a-z0-9-]/g, "-")}`)
-            : undefined,
+          paired ? await coldStart(requiredEntry, `${roundIndex}-before-${slugOf(unit)}`) : undefined,
         );
         const outcome = await coldStart(entry, String(roundIndex));
         if (roundIndex === 0 && outcome.result) unit.after?.(outcome.result, state);
