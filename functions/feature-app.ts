@@ -5,7 +5,7 @@ import type { LambdaCore } from "#shared/engine/lambda.ts";
 import { type App, createApp } from "#shared/http/app.ts";
 import { usageMiddleware } from "#shared/usage/middleware.ts";
 import { quotaLimitsFrom } from "#shared/usage/quota.ts";
-import { QA_FILE_MAX_BYTES } from "./qa/schema.ts";
+import { QA_FILE_MAX_BYTES } from "./wire.ts";
 
 /** What the app itself uses of an engine (the local engine and a Lambda's core both have it). */
 export type AppCore = Pick<LambdaCore, "config" | "logger" | "metrics" | "verifyToken" | "rateLimiter" | "usage">;

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authErrors, BEARER, ErrorSchema, sseContent } from "#shared/http/openapi.ts";
-import { MAX_MESSAGE_CHARS } from "../sessions/schema.ts";
+import { MAX_MESSAGE_CHARS } from "../wire.ts";
 
 export const ChatBody = z
   .object({

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authErrors, BEARER, ErrorSchema } from "#shared/http/openapi.ts";
-import { CitationSchema } from "../sessions/schema.ts";
+import { CitationSchema } from "../wire.ts";
 
 const Id = z.string().min(1).max(200);
 

@@ -10,10 +10,9 @@ import { routeRegistrar } from "#shared/http/openapi.ts";
 import { sseResponse } from "#shared/http/sse.ts";
 import { type Answer, answerQuestion, gatherPassages, type QuestionRequest } from "#shared/rag/answer.ts";
 import type { RetrievedPassage } from "#shared/rag/retrieve.ts";
+import { QA_FILE_MAX_BYTES } from "../wire.ts";
 import { qaRoutes } from "./routes.ts";
-import { QA_FILE_MAX_BYTES, type QaBody, qaFileRoute, qaFileStreamRoute, qaRoute, qaStreamRoute } from "./schema.ts";
-
-export { QA_FILE_MAX_BYTES } from "./schema.ts";
+import { type QaBody, qaFileRoute, qaFileStreamRoute, qaRoute, qaStreamRoute } from "./schema.ts";
 
 const QA_FILE_TYPES = new Set<DocumentType>(["pdf", "docx", "markdown", "text"]);
 

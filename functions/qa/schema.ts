@@ -1,9 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authErrors, BEARER, ErrorSchema, sseContent } from "#shared/http/openapi.ts";
-import { CitationSchema, MAX_MESSAGE_CHARS } from "../sessions/schema.ts";
-
-/** The contract's limit for files attached to a question (also sizes every function's multipart body limit). */
-export const QA_FILE_MAX_BYTES = 10 * 1024 * 1024;
+import { CitationSchema, MAX_MESSAGE_CHARS } from "../wire.ts";
 
 export const QaBody = z
   .object({

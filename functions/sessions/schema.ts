@@ -1,8 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authErrors, BEARER, ErrorSchema, sseContent } from "#shared/http/openapi.ts";
+import { CitationSchema, MAX_MESSAGE_CHARS } from "../wire.ts";
 
-/** Longest chat message accepted, in characters (about 5k tokens). */
-export const MAX_MESSAGE_CHARS = 20_000;
 const MAX_TITLE_CHARS = 200;
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
@@ -22,17 +21,6 @@ export const SessionSchema = z
     updated_at: z.string().openapi({ format: "date-time" }),
   })
   .openapi("Session");
-
-export const CitationSchema = z
-  .object({
-    source_id: z.string(),
-    chunk_id: z.string(),
-    page: z.number().int().optional(),
-    quote: z.string(),
-    filename: z.string().optional(),
-    score: z.number().optional(),
-  })
-  .openapi("Citation");
 
 export const MessageSchema = z
   .object({

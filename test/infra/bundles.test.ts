@@ -139,6 +139,21 @@ describe("function bundles", () => {
     }
   });
 
+  it("evaluate only their own feature's route schemas (each builds dozens of zod schemas at import)", () => {
+    // The meta function serves the OpenAPI document, which holds every feature's schemas.
+    const featureFunctions = Object.keys(entries).filter(
+      (entry) => !["authorizer", "ingest-worker", "meta"].includes(entry),
+    );
+    for (const name of featureFunctions) {
+      // Act
+      const feature = name.replace(/-streaming$/, "");
+      const schemas = (inputs.get(name) ?? []).filter((input) => /^functions\/[a-z]+\/schema\.ts$/.test(input));
+
+      // Assess
+      expect(schemas, name).toEqual([`functions/${feature}/schema.ts`]);
+    }
+  });
+
   it("link the model clients where every request calls the model, import them on first use where few do", () => {
     for (const name of Object.keys(entries)) {
       // Act
