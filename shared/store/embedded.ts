@@ -31,7 +31,7 @@
 import { closeSync, fsync as fsyncDescriptor, mkdirSync, openSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import type { Query } from "mingo";
 import { BSON, ObjectId } from "mongodb";
 import {
@@ -52,6 +52,12 @@ import {
 
 // bson is reached through the driver's re-export so that it is not a second direct dependency.
 const { EJSON } = BSON;
+
+/**
+ * better-sqlite3 is CommonJS: required, it loads in about half the time of an ESM import of it
+ * (10 vs 20 ms here), for which Node first lexes its sources for named exports.
+ */
+const Database = createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
 
 type Mingo = typeof import("mingo");
 let mingoModule: Mingo | undefined;
