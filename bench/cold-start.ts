@@ -30,6 +30,7 @@ import { profileFor } from "#infra/lib/features.ts";
 import { signDevToken } from "#infra/local/dev-secret.ts";
 import { runNodeChild } from "#test/support/node-child.ts";
 import { startStubLlm } from "#test/support/stub-llm.ts";
+import { type StubSecretsManager, startStubSecretsManager } from "#test/support/stub-secrets-manager.ts";
 import { ALL_FEATURES_ENTRY_SOURCE, EMPTY_HANDLER_SOURCE } from "./cold-start/baselines.ts";
 import { cdkEsbuildOptions, EMBEDDED_STORE_EXTERNALS } from "./cold-start/bundle-options.ts";
 import { checkCdkParity } from "./cold-start/cdk-parity.ts";
@@ -51,6 +52,12 @@ const JWT_SECRET = "cold-start-bench-secret-0123456789abcdef";
 const REQUIRED_COMPONENTS_ENTRY = "bench/cold-start/required-components.ts";
 const REQUIRED_COMPONENTS = "MongoDB driver, ChatOpenAI + OpenAIEmbeddings, Powertools, jose, OpenAPIHono";
 const BENCH_USER = "bench-user";
+
+/** One fresh process's timing of a load. */
+interface FreshSample {
+  wall_ms: number;
+  cpu_ms: number;
+}
 
 interface BundleInfo {
   file: string;
@@ -415,27 +422,91 @@ function report(unit: Unit, bundle: BundleInfo, result: ProbeResult | undefined,
   };
 }
 
+/** The secret both paths below fetch, and the credentials the loopback Secrets Manager checks their signatures with. */
+const BENCH_SECRET_ID = "collabry/bench/jwt";
+const BENCH_AWS_CREDENTIALS = {
+  accessKeyId: "ASIABENCHKEY",
+  secretAccessKey: "bench-secret-access-key",
+  sessionToken: "bench-session-token",
+};
+
+/** The environment Lambda gives a function (credentials, region), pointed at the loopback Secrets Manager. */
+function secretsEnvironment(stub: StubSecretsManager): NodeJS.ProcessEnv {
+  return {
+    AWS_REGION: stub.region,
+    AWS_ACCESS_KEY_ID: BENCH_AWS_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: BENCH_AWS_CREDENTIALS.secretAccessKey,
+    AWS_SESSION_TOKEN: BENCH_AWS_CREDENTIALS.sessionToken,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: stub.url,
+    BENCH_SECRET_ID,
+  };
+}
+
 /**
- * What a deployed function's first secret by reference costs before any network: importing the
- * runtime's Secrets Manager client (node_modules beside a bundle, as Lambda's runtime provides it)
- * and creating the client, in a fresh process each run. Every function but one given its secrets by
- * value pays it at its cold start (the JWT secret), which the runs above, given values, do not show.
+ * A timed body, after what every function has done by its first secret fetch: loading Node's fetch
+ * classes during init (shared/engine/lambda-init.ts), which aws4fetch's signer uses for its headers.
  */
-async function secretsClientLoad(dir: string, runs: number): Promise<Array<{ wall_ms: number; cpu_ms: number }>> {
-  const source = `const start = performance.now(); const cpu = process.cpuUsage();
-const sdk = await import("@aws-sdk/client-secrets-manager");
-new sdk.SecretsManagerClient({ region: "eu-west-1" });
+const TIMED = (body: string) => `new Request("http://localhost/");
+const start = performance.now(); const cpu = process.cpuUsage();
+${body}
 const used = process.cpuUsage(cpu);
 process.stdout.write(JSON.stringify({ wall_ms: performance.now() - start, cpu_ms: (used.user + used.system) / 1000 }));`;
-  const samples: Array<{ wall_ms: number; cpu_ms: number }> = [];
-  for (let run = 0; run < runs; run++) {
-    const output = await runNodeChild(["--input-type=module", "-e", source], {
-      cwd: dir,
-      label: "secrets client load",
-    });
-    samples.push(JSON.parse(output) as { wall_ms: number; cpu_ms: number });
+
+/**
+ * A deployed function's first secret by reference, in a fresh process each run, fetched from a
+ * loopback Secrets Manager that checks signatures: the engine's path, bundled with the CDK's
+ * options (Powertools' provider, signed by aws4fetch with the credentials Lambda sets), and the
+ * AWS SDK's (the runtime's @aws-sdk/client-secrets-manager from node_modules beside a bundle, as
+ * Lambda's runtime provides it: import, client, GetSecretValue). Every function given its secrets
+ * by reference pays this at its cold start (the JWT secret at least), which the runs above, given
+ * values, do not show.
+ */
+async function firstSecretFetch(
+  work: string,
+  sdkDir: string,
+  runs: number,
+): Promise<{ engine: FreshSample[]; sdk: FreshSample[] } | { error: string }> {
+  const bundle = await bundleEntry(
+    "first-secret",
+    {
+      name: "first-secret.ts",
+      source: TIMED(`const { resolveSecret } = await import("#shared/config/secrets.ts");
+const value = await resolveSecret("JWT_SECRET_KEY", undefined, process.env.BENCH_SECRET_ID);
+if (!value) throw new Error("no secret");`),
+    },
+    join(work, "bundles"),
+  );
+  if (bundle.error) return { error: bundle.error };
+  await linkRuntimeModules(bundle.dir, false);
+  const sdkSource = TIMED(`const sdk = await import("@aws-sdk/client-secrets-manager");
+const client = new sdk.SecretsManagerClient({});
+const result = await client.send(new sdk.GetSecretValueCommand({ SecretId: process.env.BENCH_SECRET_ID }));
+if (!result.SecretString) throw new Error("no secret");`);
+  const stub = await startStubSecretsManager({
+    credentials: BENCH_AWS_CREDENTIALS,
+    secrets: { [BENCH_SECRET_ID]: JSON.stringify({ value: "cold-start-bench-secret-0123456789abcdef" }) },
+  });
+  try {
+    const env = secretsEnvironment(stub);
+    const engine: FreshSample[] = [];
+    const sdk: FreshSample[] = [];
+    for (let run = 0; run < runs; run++) {
+      const viaEngine = await runNodeChild([bundle.file], { cwd: bundle.dir, label: "first secret (engine)", env });
+      engine.push(JSON.parse(viaEngine) as FreshSample);
+      const viaSdk = await runNodeChild(["--input-type=module", "-e", sdkSource], {
+        cwd: sdkDir,
+        label: "first secret (SDK)",
+        env,
+      });
+      sdk.push(JSON.parse(viaSdk) as FreshSample);
+    }
+    if (stub.requests.some((request) => request.status !== 200)) {
+      return { error: `the loopback Secrets Manager refused: ${JSON.stringify(stub.requests.slice(0, 3))}` };
+    }
+    return { engine, sdk };
+  } finally {
+    await stub.close();
   }
-  return samples;
 }
 
 /**
@@ -463,12 +534,12 @@ await store.close();
 rmSync(dir, { recursive: true, force: true });
 `;
 
-async function standInLoad(bundle: BundleInfo, runs: number): Promise<Array<{ wall_ms: number; cpu_ms: number }>> {
+async function standInLoad(bundle: BundleInfo, runs: number): Promise<FreshSample[]> {
   await linkRuntimeModules(bundle.dir, false);
-  const samples: Array<{ wall_ms: number; cpu_ms: number }> = [];
+  const samples: FreshSample[] = [];
   for (let run = 0; run < runs; run++) {
     const output = await runNodeChild([bundle.file], { cwd: bundle.dir, label: "embedded stand-in load" });
-    samples.push(JSON.parse(output) as { wall_ms: number; cpu_ms: number });
+    samples.push(JSON.parse(output) as FreshSample);
   }
   return samples;
 }
@@ -795,11 +866,11 @@ async function main(): Promise<void> {
     }
 
     const metaBundle = exact.get("meta");
-    const secretsLoad =
+    const firstSecret =
       metaBundle && !metaBundle.error
-        ? await secretsClientLoad(metaBundle.dir, runs).catch((error: unknown) => ({ error: String(error) }))
+        ? await firstSecretFetch(work, metaBundle.dir, runs).catch((error: unknown) => ({ error: String(error) }))
         : undefined;
-    if (secretsLoad && "error" in secretsLoad) process.stderr.write(`secrets client load: ${secretsLoad.error}\n`);
+    if (firstSecret && "error" in firstSecret) process.stderr.write(`first secret fetch: ${firstSecret.error}\n`);
     const standInBundle = await bundleEntry(
       "embedded-stand-in",
       { source: STAND_IN_SOURCE, name: "embedded-stand-in.ts" },
@@ -935,29 +1006,34 @@ async function main(): Promise<void> {
     const freshProcessFigure = (
       id: string,
       label: string,
-      samples: Array<{ wall_ms: number; cpu_ms: number }>,
+      samples: FreshSample[],
       what: string,
       after: string,
+      baseline: { label: string; samples: FreshSample[] } | undefined = undefined,
     ): Figure => {
       const walls = samples.map((sample) => sample.wall_ms);
+      const cpuMedian = (of: FreshSample[]) => round(median(of.map((sample) => sample.cpu_ms)));
       return figure({
         id,
         label,
         unit: "ms",
         value: round(median(walls)),
         better: "lower",
-        baseline: { label: "empty handler import (floor)", value: floor?.import_ms },
-        note: `median of ${walls.length} fresh processes ${what} (${walls.map((value) => round(value)).join(" / ")} ms; CPU median ${round(median(samples.map((sample) => sample.cpu_ms)))} ms)${after}`,
+        baseline: baseline
+          ? { label: baseline.label, value: round(median(baseline.samples.map((sample) => sample.wall_ms))) }
+          : { label: "empty handler import (floor)", value: floor?.import_ms },
+        note: `median of ${walls.length} fresh processes ${what} (${walls.map((value) => round(value)).join(" / ")} ms; CPU median ${cpuMedian(samples)} ms${baseline ? `, baseline's ${cpuMedian(baseline.samples)} ms` : ""})${after}`,
       });
     };
-    if (Array.isArray(secretsLoad) && secretsLoad.length > 0) {
+    if (firstSecret && !("error" in firstSecret)) {
       figures.push(
         freshProcessFigure(
-          "cold_start.secrets_client_load_ms",
-          "Secrets Manager client load, a deployed function's first secret by reference (not in the inits above)",
-          secretsLoad,
-          "importing the runtime's @aws-sdk/client-secrets-manager and creating a client",
-          "; network not included",
+          "cold_start.first_secret_ms",
+          "first secret by reference, a deployed function's cold start (not in the inits above)",
+          firstSecret.engine,
+          "through the engine's bundled path (Powertools provider, aws4fetch-signed GetSecretValue) to a loopback Secrets Manager that checks signatures",
+          "; the loopback round trip included, Secrets Manager's own latency not",
+          { label: "AWS SDK client (runtime's, imported, created, GetSecretValue)", samples: firstSecret.sdk },
         ),
       );
     }

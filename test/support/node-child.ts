@@ -7,12 +7,18 @@ export interface NodeChildOptions {
   cwd: string;
   /** Names the child in the error of a failed run. */
   label?: string;
+  /** Variables added to this process's environment for the child. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Runs `node ...args`; resolves with its standard output, rejects with its exit code and standard error. */
 export function runNodeChild(args: readonly string[], options: NodeChildOptions): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...args], { cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...args], {
+      cwd: options.cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {
