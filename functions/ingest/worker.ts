@@ -6,10 +6,10 @@ import { type Config, loadConfig } from "#shared/config/config.ts";
 import type { PlatformAdapters } from "#shared/engine/adapters.ts";
 import { openCloudBlobs } from "#shared/engine/cloud-blobs.ts";
 import { openCloudStore } from "#shared/engine/cloud-store.ts";
+import { linkedEmbedderClient } from "#shared/engine/embedder-client.ts";
 import { openLambdaBlobs } from "#shared/engine/lambda.ts";
 import { buildDuringInit } from "#shared/engine/lambda-init.ts";
 import { createEmbedder } from "#shared/engine/model.ts";
-import { onDemandEmbedderClient } from "#shared/engine/model-clients-on-demand.ts";
 import { documentRecordsFor, extractionLimitsFor, retrieverFor } from "#shared/engine/parts.ts";
 import type { Engine } from "#shared/engine.ts";
 import { createIngestWorker } from "#shared/ingestion/worker.ts";
@@ -54,7 +54,7 @@ export async function composeWorker(
   const [records, blobs, embedder] = await Promise.all([
     documentRecordsFor(store),
     openLambdaBlobs(config, adapters.openBlobs),
-    createEmbedder(config, onDemandEmbedderClient),
+    createEmbedder(config, linkedEmbedderClient),
   ]);
   return workerFor({
     config,

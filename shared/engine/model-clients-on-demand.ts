@@ -1,7 +1,6 @@
 // The OpenAI-compatible clients (LangChain) imported on first use: for the local runtime (offline by
-// default), the ingestion worker and the functions whose requests mostly never call the model. A
-// bundle that imports this module evaluates none of LangChain at start (see model-clients.ts for the
-// other choice), and holds only the clients it takes: the worker's bundle has no chat client.
+// default) and the functions whose requests mostly never call the model. A bundle that imports this
+// module evaluates none of LangChain at start (see model-clients.ts for the other choice).
 import type { ModelClients } from "./lambda.ts";
 import type { ModelClientFactories } from "./model.ts";
 
@@ -11,9 +10,6 @@ const embedder: ModelClientFactories["embedder"] = async () =>
   (await import("../embeddings/openai-compatible.ts")).createOpenAICompatibleEmbedder;
 
 export const onDemandModelClients: ModelClientFactories = { chat, embedder };
-
-/** The embeddings client alone (the ingestion worker never chats). */
-export const onDemandEmbedderClient: Pick<ModelClientFactories, "embedder"> = { embedder };
 
 /** For a function whose requests mostly never call the model: the clients imported and built on the first call. */
 export const modelClientsOnFirstUse: ModelClients = { build: "on-first-use", factories: onDemandModelClients };

@@ -29,7 +29,9 @@ const READS_WEB_PAGES = new Set(["documents"]);
 /** Every request calls the model: LangChain linked into the bundle (shared/engine/model-clients.ts). */
 const LINKS_MODEL_CLIENTS = new Set(["chat", "qa", "quiz", "summarize", "mindmap", "studyplan", "sessions-streaming"]);
 /** Few requests call the model: LangChain imported on the first call (model-clients-on-demand.ts). */
-const IMPORTS_MODEL_CLIENTS = new Set(["flashcards", "ingest-worker"]);
+const IMPORTS_MODEL_CLIENTS = new Set(["flashcards"]);
+/** Embeds every message it receives and never chats: the embeddings client alone, linked (shared/engine/embedder-client.ts). */
+const LINKS_EMBEDDER_CLIENT = new Set(["ingest-worker"]);
 
 const entries: Record<string, string> = {
   authorizer: "functions/authorizer/handler.ts",
@@ -159,16 +161,18 @@ describe("function bundles", () => {
       // Act
       const linked = containing(name, ["shared/engine/model-clients.ts"]).length > 0;
       const onDemand = containing(name, ["shared/engine/model-clients-on-demand.ts"]).length > 0;
+      const embedderLinked = containing(name, ["shared/engine/embedder-client.ts"]).length > 0;
 
       // Assess
-      expect({ linked, onDemand }, name).toEqual({
+      expect({ linked, onDemand, embedderLinked }, name).toEqual({
         linked: LINKS_MODEL_CLIENTS.has(name),
         onDemand: IMPORTS_MODEL_CLIENTS.has(name),
+        embedderLinked: LINKS_EMBEDDER_CLIENT.has(name),
       });
       // The worker embeds and never chats: no chat client in its bundle.
-      if (name === "ingest-worker") expect(containing(name, ["shared/llm/openai-compatible.ts"]), name).toEqual([]);
+      if (embedderLinked) expect(containing(name, ["shared/llm/openai-compatible.ts"]), name).toEqual([]);
       // The others (meta, usage, documents, the buffered sessions routes) hold no LangChain at all.
-      if (!linked && !onDemand)
+      if (!linked && !onDemand && !embedderLinked)
         expect(containing(name, ["node_modules/@langchain/", "node_modules/openai/"]), name).toEqual([]);
     }
     // An `import()` of the clients anywhere else would make esbuild wrap LangChain in lazy
