@@ -238,6 +238,24 @@ export function describeDocumentStoreContract(name: string, open: OpenStore): vo
         expect(again).toEqual({ _id: "n1", meta: { pages: [1, 2], at: day(1) }, list: [{ k: "x" }] });
         expect(again?.meta.at).toBeInstanceOf(Date);
       });
+      it("copies a wide document field for field, nested values apart from the store", async () => {
+        // Prepare: wider than the ~16 fields past which an object built key by key turns into a dictionary.
+        type Wide = { _id: string } & Record<string, unknown>;
+        const wide = store.collection<Wide>("wide_records");
+        const input: Wide = { _id: "w1" };
+        for (let field = 0; field < 30; field += 1)
+          input[`f${field}`] = field % 3 === 0 ? { n: field, at: day(1) } : field;
+        await wide.insertOne(structuredClone(input));
+        const found = await wide.find({ _id: "w1" });
+        (found[0]?.f0 as { n: number }).n = -1;
+
+        // Act
+        const again = await wide.findOne({ _id: "w1" });
+
+        // Assess
+        expect(again).toEqual(input);
+        expect(Object.keys(again ?? {})).toEqual(Object.keys(input));
+      });
     });
 
     describe("updates", () => {
