@@ -11,7 +11,7 @@
 // key segment (encodeURIComponent), so no source can collide with "@library".
 import { createHash } from "node:crypto";
 import type { BlobStore } from "../blobs/blobs.ts";
-import type { DocumentRecord } from "../documents/records.ts";
+import type { SearchableRecord } from "../documents/records.ts";
 import { analyzeTerms } from "../embeddings/local.ts";
 import type { StoredChunk } from "../ingestion/layout.ts";
 import { type AnnIndex, type AnnParams, buildAnnIndex, loadAnnIndex } from "../vector-index/ann.ts";
@@ -226,7 +226,7 @@ function decodeLexical(bytes: Uint8Array, total: number, offsets: number[]): Mer
 
 /** What a library is built from: one ready source, its published shard bytes and its chunks. */
 export interface LibrarySource {
-  record: DocumentRecord;
+  record: SearchableRecord;
   shard: Uint8Array;
   chunks: StoredChunk[];
 }

@@ -9,7 +9,7 @@
 // and merged in; once too many are, the library is rebuilt in the background.
 import type { BlobStore } from "../blobs/blobs.ts";
 import type { Citation } from "../conversations/session-store.ts";
-import type { DocumentRecord, DocumentRecords } from "../documents/records.ts";
+import type { DocumentRecords, SearchableRecord } from "../documents/records.ts";
 import { dot, type Embedder } from "../embeddings/embeddings.ts";
 import { analyzeTerms } from "../embeddings/local.ts";
 import { type StoredChunk, shardFiles } from "../ingestion/layout.ts";
@@ -152,21 +152,21 @@ export function storedIndexForgetter(blobs: BlobStore): Pick<Retriever, "forget"
 /** A search over the library: which parts are in scope, and the ready sources it lacks. */
 interface LibraryPlan {
   library: Library;
-  covered: Array<{ record: DocumentRecord; part: number }>;
+  covered: Array<{ record: SearchableRecord; part: number }>;
   coveredChunks: number;
-  uncovered: DocumentRecord[];
+  uncovered: SearchableRecord[];
 }
 
 /** A source whose chunks hits point into, whichever index they came from. */
 interface HitSource {
-  record: DocumentRecord;
+  record: SearchableRecord;
   chunk(index: number): StoredChunk | undefined;
   /** The chunk's stored vector: from the source's shard, or from the library index holding it. */
   vector(index: number): Float32Array | undefined;
 }
 
 /** A source searched through its own shard: its chunks and their stored vectors. */
-function shardSource(record: DocumentRecord, loaded: LoadedShard): HitSource {
+function shardSource(record: SearchableRecord, loaded: LoadedShard): HitSource {
   return {
     record,
     chunk: (index) => loaded.chunks[index],
@@ -180,7 +180,7 @@ export function createRetriever(deps: RetrieverDeps) {
   const cache = new Map<string, LoadedShard>();
   let cachedBytes = 0;
 
-  async function load(record: DocumentRecord): Promise<LoadedShard | undefined> {
+  async function load(record: SearchableRecord): Promise<LoadedShard | undefined> {
     const key = record.index_key;
     if (!key) return undefined;
     const hit = cache.get(key);
@@ -219,7 +219,7 @@ export function createRetriever(deps: RetrieverDeps) {
   // Merged indexes of large scopes, keyed by the exact list of shard versions they hold.
   const mergedCache = new Map<string, { vectors: MergedShards; lexical: MergedLexicalIndex }>();
 
-  function mergedFor(entries: Array<{ record: DocumentRecord; loaded: LoadedShard }>): {
+  function mergedFor(entries: Array<{ record: SearchableRecord; loaded: LoadedShard }>): {
     vectors: MergedShards;
     lexical: MergedLexicalIndex;
   } {
@@ -285,9 +285,9 @@ export function createRetriever(deps: RetrieverDeps) {
     return loading;
   }
 
-  function planFor(library: Library, usable: DocumentRecord[]): LibraryPlan {
+  function planFor(library: Library, usable: SearchableRecord[]): LibraryPlan {
     const covered: LibraryPlan["covered"] = [];
-    const uncovered: DocumentRecord[] = [];
+    const uncovered: SearchableRecord[] = [];
     let coveredChunks = 0;
     for (const record of usable) {
       // Only the exact version a ready record points at: a replaced or deleted version never matches.
@@ -310,7 +310,7 @@ export function createRetriever(deps: RetrieverDeps) {
   }
 
   /** How to search a big scope through the user's library, or undefined to search it per source. */
-  async function libraryPlan(userId: string, usable: DocumentRecord[]): Promise<LibraryPlan | undefined> {
+  async function libraryPlan(userId: string, usable: SearchableRecord[]): Promise<LibraryPlan | undefined> {
     const chunks = usable.reduce((sum, record) => sum + (record.chunk_count ?? 0), 0);
     if (usable.length < LIBRARY_FROM_SOURCES && chunks < LIBRARY_FROM_CHUNKS) return undefined;
     const cached = libraries.get(userId);
@@ -330,7 +330,7 @@ export function createRetriever(deps: RetrieverDeps) {
     return plan && worthSearching(plan) ? plan : undefined;
   }
 
-  async function* librarySources(records: DocumentRecord[]): AsyncGenerator<LibrarySource> {
+  async function* librarySources(records: SearchableRecord[]): AsyncGenerator<LibrarySource> {
     for (let start = 0; start < records.length; start += LIBRARY_BUILD_CONCURRENCY) {
       const batch = records.slice(start, start + LIBRARY_BUILD_CONCURRENCY);
       const loaded = await Promise.all(
@@ -350,7 +350,7 @@ export function createRetriever(deps: RetrieverDeps) {
 
   /** Builds and publishes the user's library index from their ready sources (see library.ts). */
   async function compact(userId: string): Promise<LibraryManifest | undefined> {
-    const ready = (await deps.records.list(userId, { status: "ready" })).filter(
+    const ready = (await deps.records.listSearchable(userId, { status: "ready" })).filter(
       (record) =>
         record.index_key !== undefined &&
         record.embedding_model === space.model &&
@@ -360,7 +360,7 @@ export function createRetriever(deps: RetrieverDeps) {
     const expected = ready.reduce((sum, record) => sum + (record.chunk_count ?? 0), 0);
     const manifest = await writeLibrary(deps.blobs, userId, space, librarySources(ready), expected);
     // A source deleted while the library was built must not stay readable in storage.
-    const still = new Set((await deps.records.list(userId, { status: "ready" })).map((record) => record.index_key));
+    const still = new Set((await deps.records.listSearchable(userId, { status: "ready" })).map((record) => record.index_key));
     if (manifest.parts.some((part) => !still.has(part.index_key))) {
       await deleteLibraries(deps.blobs, userId);
       libraries.delete(userId);
@@ -448,7 +448,7 @@ export function createRetriever(deps: RetrieverDeps) {
     if (plan.uncovered.length > 0) {
       const loaded = (
         await Promise.all(plan.uncovered.map(async (record) => ({ record, loaded: await load(record) })))
-      ).filter((entry): entry is { record: DocumentRecord; loaded: LoadedShard } => entry.loaded !== undefined);
+      ).filter((entry): entry is { record: SearchableRecord; loaded: LoadedShard } => entry.loaded !== undefined);
       const base = sources.length;
       loaded.forEach((entry, i) => {
         sources.push(shardSource(entry.record, entry.loaded));
@@ -482,7 +482,7 @@ export function createRetriever(deps: RetrieverDeps) {
       k: number,
       options: RetrieveOptions = {},
     ): Promise<RetrievalResult> {
-      const records = await deps.records.list(scope.userId, {
+      const records = await deps.records.listSearchable(scope.userId, {
         status: "ready",
         ...(scope.sessionId ? { sessionId: scope.sessionId } : {}),
         ...(scope.sourceIds ? { sourceIds: scope.sourceIds } : {}),
@@ -512,7 +512,7 @@ export function createRetriever(deps: RetrieverDeps) {
       const loaded = plan
         ? []
         : (await Promise.all(usable.map(async (record) => ({ record, loaded: await load(record) })))).filter(
-            (entry): entry is { record: DocumentRecord; loaded: LoadedShard } => entry.loaded !== undefined,
+            (entry): entry is { record: SearchableRecord; loaded: LoadedShard } => entry.loaded !== undefined,
           );
       for (const entry of loaded) sources.push(shardSource(entry.record, entry.loaded));
       if (plan) {
@@ -631,7 +631,7 @@ export function createRetriever(deps: RetrieverDeps) {
      * times, not once per document. Returns the new manifest, or undefined when nothing was built.
      */
     async refreshLibrary(userId: string): Promise<LibraryManifest | undefined> {
-      const ready = (await deps.records.list(userId, { status: "ready" })).filter(
+      const ready = (await deps.records.listSearchable(userId, { status: "ready" })).filter(
         (record) => record.embedding_model === space.model && record.embedding_dims === space.dims,
       );
       const chunks = ready.reduce((sum, record) => sum + (record.chunk_count ?? 0), 0);
