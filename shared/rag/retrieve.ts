@@ -360,7 +360,9 @@ export function createRetriever(deps: RetrieverDeps) {
     const expected = ready.reduce((sum, record) => sum + (record.chunk_count ?? 0), 0);
     const manifest = await writeLibrary(deps.blobs, userId, space, librarySources(ready), expected);
     // A source deleted while the library was built must not stay readable in storage.
-    const still = new Set((await deps.records.listSearchable(userId, { status: "ready" })).map((record) => record.index_key));
+    const still = new Set(
+      (await deps.records.listSearchable(userId, { status: "ready" })).map((record) => record.index_key),
+    );
     if (manifest.parts.some((part) => !still.has(part.index_key))) {
       await deleteLibraries(deps.blobs, userId);
       libraries.delete(userId);
