@@ -116,8 +116,12 @@ export async function ensureDocumentIndexes(store: DocumentStore): Promise<void>
 
 export type DocumentRecords = ReturnType<typeof createDocumentRecords>;
 
-/** What searching a user's documents reads of each record (retrieval lists them on every query). */
+/**
+ * What searching a user's documents reads of each record: retrieval lists them on every query, the
+ * study tools on every request (which also tell a document still processing from a missing one).
+ */
 export const SEARCHABLE_FIELDS = [
+  "status",
   "source_id",
   "filename",
   "index_key",

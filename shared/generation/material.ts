@@ -87,7 +87,7 @@ export async function loadMaterial(deps: MaterialDeps, request: MaterialRequest)
     ...(request.sessionId ? { sessionId: request.sessionId } : {}),
     ...(request.sourceIds?.length ? { sourceIds: request.sourceIds } : {}),
   };
-  const records = await deps.records.list(request.userId, {
+  const records = await deps.records.listSearchable(request.userId, {
     ...(request.sessionId ? { sessionId: request.sessionId } : {}),
     ...(request.sourceIds?.length ? { sourceIds: request.sourceIds } : {}),
   });
