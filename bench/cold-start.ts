@@ -19,7 +19,7 @@
 //   worker, sessions before its stream) and skips the CDK parity check.
 import { spawn } from "node:child_process";
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { isBuiltin } from "node:module";
+import { createRequire, isBuiltin } from "node:module";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +28,7 @@ import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
 import { OCR_UNUSED_FILES, parserNodeModules } from "#infra/lib/constructs/document-parsers.ts";
 import { profileFor } from "#infra/lib/features.ts";
 import { signDevToken } from "#infra/local/dev-secret.ts";
+import { createS3BlobStore } from "#shared/blobs/s3.ts";
 import { runNodeChild } from "#test/support/node-child.ts";
 import { startStubLlm } from "#test/support/stub-llm.ts";
 import { type StubSecretsManager, startStubSecretsManager } from "#test/support/stub-secrets-manager.ts";
@@ -509,6 +510,75 @@ if (!result.SecretString) throw new Error("no secret");`);
   }
 }
 
+const BENCH_BUCKET = "collabry-bench";
+const BENCH_BLOB_KEY = "indexes/bench-user/source/v1/chunks.json";
+
+/** s3rver's part the bench uses. */
+type LoopbackS3Server = { run(): Promise<{ port: number }>; close(): Promise<void> };
+
+/**
+ * A deployed function's first blob read after a cold start: a query function's first retrieval
+ * over stored documents (shards or a library index), the worker's first message. Through the
+ * engine's S3 blob store (shared/blobs/s3.ts), bundled with the CDK's options, over the runtime's
+ * S3 client from node_modules beside the bundle, in a fresh process each run, against s3rver on
+ * loopback holding one 64 KiB object. The bench's functions read filesystem blobs, so none of the
+ * inits above holds this.
+ */
+async function firstBlobRead(work: string, runs: number): Promise<FreshSample[] | { error: string }> {
+  const bundle = await bundleEntry(
+    "first-blob-read",
+    {
+      name: "first-blob-read.ts",
+      source: TIMED(`const { createS3BlobStore } = await import("#shared/blobs/s3.ts");
+const blobs = createS3BlobStore({
+  bucket: process.env.BENCH_BUCKET,
+  endpoint: process.env.BENCH_S3_ENDPOINT,
+  forcePathStyle: true,
+  region: "eu-west-1",
+  credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+});
+const bytes = await blobs.get(process.env.BENCH_BLOB_KEY);
+if (!bytes || bytes.length === 0) throw new Error("no blob");`),
+    },
+    join(work, "bundles"),
+  );
+  if (bundle.error) return { error: bundle.error };
+  await linkRuntimeModules(bundle.dir, false);
+  const directory = await mkdtemp(join(tmpdir(), "collabry-bench-s3-"));
+  const S3rver = createRequire(import.meta.url)("s3rver") as new (options: Record<string, unknown>) => LoopbackS3Server;
+  const server = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: BENCH_BUCKET }],
+  });
+  const { port } = await server.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  try {
+    await createS3BlobStore({
+      bucket: BENCH_BUCKET,
+      endpoint,
+      forcePathStyle: true,
+      region: "eu-west-1",
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    }).put(BENCH_BLOB_KEY, new Uint8Array(64 * 1024).fill(0x61));
+    const samples: FreshSample[] = [];
+    for (let run = 0; run < runs; run++) {
+      const output = await runNodeChild([bundle.file], {
+        cwd: bundle.dir,
+        label: "first blob read",
+        env: { BENCH_BUCKET, BENCH_S3_ENDPOINT: endpoint, BENCH_BLOB_KEY },
+      });
+      samples.push(JSON.parse(output) as FreshSample);
+    }
+    return samples;
+  } finally {
+    await server.close();
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
 /**
  * The embedded store standing in for MongoDB in the runnable bundles: the store's module with
  * better-sqlite3, a new SQLite file and the indexes every function ensures, timed in a fresh process
@@ -871,6 +941,8 @@ async function main(): Promise<void> {
         ? await firstSecretFetch(work, metaBundle.dir, runs).catch((error: unknown) => ({ error: String(error) }))
         : undefined;
     if (firstSecret && "error" in firstSecret) process.stderr.write(`first secret fetch: ${firstSecret.error}\n`);
+    const firstBlob = await firstBlobRead(work, runs).catch((error: unknown) => ({ error: String(error) }));
+    if ("error" in firstBlob) process.stderr.write(`first blob read: ${firstBlob.error}\n`);
     const standInBundle = await bundleEntry(
       "embedded-stand-in",
       { source: STAND_IN_SOURCE, name: "embedded-stand-in.ts" },
@@ -1034,6 +1106,17 @@ async function main(): Promise<void> {
           "through the engine's bundled path (Powertools provider, aws4fetch-signed GetSecretValue) to a loopback Secrets Manager that checks signatures",
           "; the loopback round trip included, Secrets Manager's own latency not",
           { label: "AWS SDK client (runtime's, imported, created, GetSecretValue)", samples: firstSecret.sdk },
+        ),
+      );
+    }
+    if (Array.isArray(firstBlob) && firstBlob.length > 0) {
+      figures.push(
+        freshProcessFigure(
+          "cold_start.first_blob_read_ms",
+          "first blob read from S3 after a deployed cold start: a query function's first retrieval, the worker's first message (not in the inits above)",
+          firstBlob,
+          "through the engine's S3 blob store over the runtime's SDK client (import, client, GetObject of 64 KiB) from s3rver on loopback",
+          "; the functions above read filesystem blobs",
         ),
       );
     }
