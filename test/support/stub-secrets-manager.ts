@@ -30,6 +30,8 @@ export interface StubSecretsManager {
   url: string;
   region: string;
   requests: StubSecretsRequest[];
+  /** Secrets asked for by the AWS SDK's client (its requests carry `x-amz-user-agent: aws-sdk-js/…`). */
+  askedBySdk: Set<string>;
   /** The next `count` requests are answered with `status` (a 5xx, or 400 ThrottlingException for 429-like refusals). */
   failNext(count: number, status: number): void;
   close(): Promise<void>;
@@ -117,10 +119,12 @@ async function signatureProblem(
 export async function startStubSecretsManager(options: StubSecretsManagerOptions): Promise<StubSecretsManager> {
   const region = options.region ?? "eu-west-1";
   const requests: StubSecretsRequest[] = [];
+  const askedBySdk = new Set<string>();
   let failures: { count: number; status: number } = { count: 0, status: 500 };
   const server = createServer((request, response) => {
     const answer = (status: number, payload: unknown, secretId = "") => {
       requests.push({ secretId, status });
+      if (String(request.headers["x-amz-user-agent"] ?? "").includes("aws-sdk-js")) askedBySdk.add(secretId);
       response.statusCode = status;
       response.setHeader("content-type", "application/x-amz-json-1.1");
       response.end(JSON.stringify(payload));
@@ -170,6 +174,7 @@ export async function startStubSecretsManager(options: StubSecretsManagerOptions
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     region,
     requests,
+    askedBySdk,
     failNext(count, status) {
       failures = { count, status };
     },

@@ -115,6 +115,7 @@ describe("the Secrets Manager provider", () => {
     expect(provider.transport).toBe("http");
     expect(value).toBe("  plain-secret  ");
     expect(requestsFor("collabry/plain").at(-1)).toEqual({ secretId: "collabry/plain", status: 200 });
+    expect(stub.askedBySdk.has("collabry/plain")).toBe(false);
   });
 
   it("uses the SDK's client where the environment gives no credentials of its own", async () => {
@@ -128,6 +129,7 @@ describe("the Secrets Manager provider", () => {
     expect(provider.transport).toBe("sdk");
     expect(value).toBe("fetched-through-the-sdk");
     expect(requestsFor("collabry/sdk")).toEqual([{ secretId: "collabry/sdk", status: 200 }]);
+    expect(stub.askedBySdk.has("collabry/sdk")).toBe(true);
   });
 });
 
