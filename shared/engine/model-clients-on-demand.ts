@@ -4,12 +4,10 @@
 import type { ModelClients } from "./lambda.ts";
 import type { ModelClientFactories } from "./model.ts";
 
-const chat: ModelClientFactories["chat"] = async () =>
-  (await import("../llm/openai-compatible.ts")).createOpenAICompatibleChatModel;
-const embedder: ModelClientFactories["embedder"] = async () =>
-  (await import("../embeddings/openai-compatible.ts")).createOpenAICompatibleEmbedder;
-
-export const onDemandModelClients: ModelClientFactories = { chat, embedder };
+export const onDemandModelClients: ModelClientFactories = {
+  chat: async () => (await import("../llm/openai-compatible.ts")).createOpenAICompatibleChatModel,
+  embedder: async () => (await import("../embeddings/openai-compatible.ts")).createOpenAICompatibleEmbedder,
+};
 
 /** For a function whose requests mostly never call the model: the clients imported and built on the first call. */
 export const modelClientsOnFirstUse: ModelClients = { build: "on-first-use", factories: onDemandModelClients };
