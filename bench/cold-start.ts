@@ -29,7 +29,7 @@ import { OCR_UNUSED_FILES, parserNodeModules } from "#infra/lib/constructs/docum
 import { profileFor } from "#infra/lib/features.ts";
 import { signDevToken } from "#infra/local/dev-secret.ts";
 import { createS3BlobStore } from "#shared/blobs/s3.ts";
-import { runNodeChild } from "#test/support/node-child.ts";
+import { type NodeChildOptions, runNodeChild } from "#test/support/node-child.ts";
 import { startStubLlm } from "#test/support/stub-llm.ts";
 import { type StubSecretsManager, startStubSecretsManager } from "#test/support/stub-secrets-manager.ts";
 import { ALL_FEATURES_ENTRY_SOURCE, EMPTY_HANDLER_SOURCE } from "./cold-start/baselines.ts";
@@ -453,6 +453,11 @@ ${body}
 const used = process.cpuUsage(cpu);
 process.stdout.write(JSON.stringify({ wall_ms: performance.now() - start, cpu_ms: (used.user + used.system) / 1000 }));`;
 
+/** One fresh `node` process running a timed body (TIMED, STAND_IN_SOURCE): the figures it prints. */
+async function freshSample(args: readonly string[], options: NodeChildOptions): Promise<FreshSample> {
+  return JSON.parse(await runNodeChild(args, options)) as FreshSample;
+}
+
 /**
  * A deployed function's first secret by reference, in a fresh process each run, fetched from a
  * loopback Secrets Manager that checks signatures: the engine's path, bundled with the CDK's
@@ -492,14 +497,10 @@ if (!result.SecretString) throw new Error("no secret");`);
     const engine: FreshSample[] = [];
     const sdk: FreshSample[] = [];
     for (let run = 0; run < runs; run++) {
-      const viaEngine = await runNodeChild([bundle.file], { cwd: bundle.dir, label: "first secret (engine)", env });
-      engine.push(JSON.parse(viaEngine) as FreshSample);
-      const viaSdk = await runNodeChild(["--input-type=module", "-e", sdkSource], {
-        cwd: sdkDir,
-        label: "first secret (SDK)",
-        env,
-      });
-      sdk.push(JSON.parse(viaSdk) as FreshSample);
+      engine.push(await freshSample([bundle.file], { cwd: bundle.dir, label: "first secret (engine)", env }));
+      sdk.push(
+        await freshSample(["--input-type=module", "-e", sdkSource], { cwd: sdkDir, label: "first secret (SDK)", env }),
+      );
     }
     if (stub.requests.some((request) => request.status !== 200)) {
       return { error: `the loopback Secrets Manager refused: ${JSON.stringify(stub.requests.slice(0, 3))}` };
@@ -565,12 +566,13 @@ if (!bytes || bytes.length === 0) throw new Error("no blob");`),
     }).put(BENCH_BLOB_KEY, new Uint8Array(64 * 1024).fill(0x61));
     const samples: FreshSample[] = [];
     for (let run = 0; run < runs; run++) {
-      const output = await runNodeChild([bundle.file], {
-        cwd: bundle.dir,
-        label: "first blob read",
-        env: { BENCH_BUCKET, BENCH_S3_ENDPOINT: endpoint, BENCH_BLOB_KEY },
-      });
-      samples.push(JSON.parse(output) as FreshSample);
+      samples.push(
+        await freshSample([bundle.file], {
+          cwd: bundle.dir,
+          label: "first blob read",
+          env: { BENCH_BUCKET, BENCH_S3_ENDPOINT: endpoint, BENCH_BLOB_KEY },
+        }),
+      );
     }
     return samples;
   } finally {
@@ -608,8 +610,7 @@ async function standInLoad(bundle: BundleInfo, runs: number): Promise<FreshSampl
   await linkRuntimeModules(bundle.dir, false);
   const samples: FreshSample[] = [];
   for (let run = 0; run < runs; run++) {
-    const output = await runNodeChild([bundle.file], { cwd: bundle.dir, label: "embedded stand-in load" });
-    samples.push(JSON.parse(output) as FreshSample);
+    samples.push(await freshSample([bundle.file], { cwd: bundle.dir, label: "embedded stand-in load" }));
   }
   return samples;
 }
