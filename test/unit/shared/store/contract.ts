@@ -118,6 +118,60 @@ export function describeDocumentStoreContract(name: string, open: OpenStore): vo
         expect(first?._id).toBe("s4");
       });
 
+      it("sorts values of different types in MongoDB's type order (missing and null, numbers, strings, booleans, dates)", async () => {
+        // Prepare
+        const items = store.collection<StoredDocument & { value?: unknown; n: number }>("sort_items");
+        await items.insertOne({ _id: "date", value: day(2), n: 1 });
+        await items.insertOne({ _id: "true", value: true, n: 2 });
+        await items.insertOne({ _id: "text", value: "b", n: 3 });
+        await items.insertOne({ _id: "ten", value: 10, n: 4 });
+        await items.insertOne({ _id: "missing", n: 5 });
+        await items.insertOne({ _id: "earlier", value: day(1), n: 6 });
+        await items.insertOne({ _id: "minus", value: -2.5, n: 7 });
+        await items.insertOne({ _id: "false", value: false, n: 8 });
+        await items.insertOne({ _id: "null", value: null, n: 9 });
+        await items.insertOne({ _id: "apple", value: "a", n: 10 });
+
+        // Act
+        const ascending = await items.find({}, { sort: { value: 1, n: 1 } });
+        const descending = await items.find({}, { sort: { value: -1, n: -1 }, limit: 4 });
+
+        // Assess
+        expect(ids(ascending)).toEqual([
+          "missing",
+          "null",
+          "minus",
+          "ten",
+          "apple",
+          "text",
+          "false",
+          "true",
+          "earlier",
+          "date",
+        ]);
+        expect(ids(descending)).toEqual(["date", "earlier", "true", "false"]);
+      });
+
+      it("returns the newest of many documents by a date and an id, as a chat history read does", async () => {
+        // Prepare: 500 messages, a second apart, in pairs sharing a timestamp, inserted out of order.
+        const messages = store.collection<StoredDocument & { session_id: string; timestamp: Date }>("sort_messages");
+        const start = Date.UTC(2025, 0, 1);
+        const order = Array.from({ length: 500 }, (_, index) => (index * 337) % 500);
+        for (const index of order) {
+          await messages.insertOne({
+            _id: `m${String(index).padStart(3, "0")}`,
+            session_id: index % 5 === 0 ? "other" : "s1",
+            timestamp: new Date(start + Math.floor(index / 2) * 1000),
+          });
+        }
+
+        // Act
+        const newest = await messages.find({ session_id: "s1" }, { sort: { timestamp: -1, _id: -1 }, limit: 6 });
+
+        // Assess
+        expect(ids(newest)).toEqual(["m499", "m498", "m497", "m496", "m494", "m493"]);
+      });
+
       it("returns only projected fields plus _id", async () => {
         // Prepare
         await seedSessions();
