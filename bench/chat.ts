@@ -48,7 +48,7 @@ const TARGET_P95_MS = 50;
 const WARM_UP_TOP_SECONDS = 15;
 const STREAM_ROUTE = "POST /ai/sessions/{id}/chat/stream";
 
-type Server = "engine" | "floor";
+type Server = "engine" | "floor" | "required";
 
 interface Level {
   server: Server;
@@ -160,12 +160,17 @@ async function measureClientFloor(stubUrl: string, stubPid: number, concurrency:
   }
 }
 
-async function startFloor(stubUrl: string): Promise<ChildHandle<{ url: string }>> {
+/** A floor server (bench/chat/proxy-floor.ts): bare, or through the required model client. */
+async function startFloor(stubUrl: string, through: "bare" | "required"): Promise<ChildHandle<{ url: string }>> {
   return spawnReadyChild({
-    name: "floor proxy",
+    name: through === "bare" ? "floor proxy" : "required-client floor",
     script: fileURLToPath(new URL("./chat/proxy-floor.ts", import.meta.url)),
     cwd: REPO_ROOT,
-    env: { ...baseEnv(), FLOOR_STUB_URL: stubUrl },
+    env: {
+      ...baseEnv(),
+      FLOOR_STUB_URL: stubUrl,
+      ...(through === "required" ? { FLOOR_MODEL_CLIENT: "required" } : {}),
+    },
     readyTimeoutMs: 30_000,
     parseReady: (line) =>
       parseReady(line, (record) => (typeof record.url === "string" ? { url: record.url } : undefined)),
@@ -242,9 +247,11 @@ function overheadFigures(
   for (const concurrency of CONCURRENCY) {
     const engine = levels.find((level) => level.server === "engine" && level.concurrency === concurrency);
     const floor = levels.find((level) => level.server === "floor" && level.concurrency === concurrency);
-    if (!engine || !floor) continue;
+    const required = levels.find((level) => level.server === "required" && level.concurrency === concurrency);
+    if (!engine || !floor || !required) continue;
     const { samples: _engineSamples, ...engineReport } = timeToFirstToken(engine.streams, timings);
     const { samples: _floorSamples, ...floorReport } = timeToFirstToken(floor.streams, timings);
+    const { samples: _requiredSamples, ...requiredReport } = timeToFirstToken(required.streams, timings);
     const failed = (streams: StreamSample[]) =>
       streams.filter((stream) => stream.outcome !== 200 || !stream.sawDone || stream.errorEvent).length;
     const cpuPerStreamMs = (level: Level) =>
@@ -268,13 +275,14 @@ function overheadFigures(
     }
     detail.push({
       concurrency,
-      main_thread: { engine: engine.mainThread, floor: floor.mainThread },
-      process_cpu_s: { engine: engine.processCpuS, floor: floor.processCpuS },
-      thread_cpu_s: { engine: engine.threads, floor: floor.threads },
-      other_cpu_s: { engine_run: engine.otherCpuS, floor_run: floor.otherCpuS },
-      load_average_1m: { engine: engine.loadAverage1m, floor: floor.loadAverage1m },
+      main_thread: { engine: engine.mainThread, floor: floor.mainThread, required: required.mainThread },
+      process_cpu_s: { engine: engine.processCpuS, floor: floor.processCpuS, required: required.processCpuS },
+      thread_cpu_s: { engine: engine.threads, floor: floor.threads, required: required.threads },
+      other_cpu_s: { engine_run: engine.otherCpuS, floor_run: floor.otherCpuS, required_run: required.otherCpuS },
+      load_average_1m: { engine: engine.loadAverage1m, floor: floor.loadAverage1m, required: required.loadAverage1m },
       engine: { streams: engine.streams.length, failed: failed(engine.streams), ...engineReport },
       floor: { streams: floor.streams.length, failed: failed(floor.streams), ...floorReport },
+      required: { streams: required.streams.length, failed: failed(required.streams), ...requiredReport },
     });
     for (const [name, p] of [
       ["p50", "p50"],
@@ -290,10 +298,23 @@ function overheadFigures(
           better: "lower",
           baseline: { label: "bare Node SSE proxy of the stub", value: floorReport.engine_overhead_ms[p] },
           ...(concurrency === 100 && name === "p95" ? { target: { op: "<=" as const, value: TARGET_P95_MS } } : {}),
-          note: `${engineReport.streams_timed} streams, load average ${engine.loadAverage1m}`,
+          note: `${engineReport.streams_timed} streams, load average ${engine.loadAverage1m}; required model client behind a bare Node server: ${requiredReport.engine_overhead_ms[p]} ms`,
         }),
       );
     }
+    // What the same load costs any server that streams through the required model client: the
+    // lower bound of the engine's overhead on this machine, beside the target.
+    figures.push(
+      figure({
+        id: `chat.required_floor.overhead.c${concurrency}.p95_ms`,
+        label: `chat TTFT overhead p95 of the required model client (ChatOpenAI) behind a bare Node server, ${concurrency} concurrent stream${concurrency > 1 ? "s" : ""}`,
+        unit: "ms",
+        value: requiredReport.engine_overhead_ms.p95,
+        better: "lower",
+        baseline: { label: "bare Node SSE proxy of the stub", value: floorReport.engine_overhead_ms.p95 },
+        note: `${requiredReport.streams_timed} streams, p50 ${requiredReport.engine_overhead_ms.p50} ms, p99 ${requiredReport.engine_overhead_ms.p99} ms, load average ${required.loadAverage1m}; the engine: ${engineReport.engine_overhead_ms.p95} ms`,
+      }),
+    );
   }
   return { figures, detail };
 }
@@ -414,7 +435,7 @@ async function main(): Promise<void> {
     const stub = await startStub(REALISTIC_STUB);
     children.push(stub);
     const secret = randomBytes(32).toString("base64url");
-    const [engine, floor] = await Promise.all([
+    const [engine, floor, required] = await Promise.all([
       startEngine({
         dataDir: join(workDir, "data"),
         secret,
@@ -429,10 +450,13 @@ async function main(): Promise<void> {
           ...(process.env.LLM_CLIENT_THREAD ? { LLM_CLIENT_THREAD: process.env.LLM_CLIENT_THREAD } : {}),
         },
       }),
-      startFloor(stub.ready.baseUrl),
+      startFloor(stub.ready.baseUrl, "bare"),
+      startFloor(stub.ready.baseUrl, "required"),
     ]);
-    children.push(engine, floor);
-    log(`engine ${engine.ready.url}, floor ${floor.ready.url}, stub ${stub.ready.baseUrl}`);
+    children.push(engine, floor, required);
+    log(
+      `engine ${engine.ready.url}, floor ${floor.ready.url}, required-client floor ${required.ready.url}, stub ${stub.ready.baseUrl}`,
+    );
     const users = await createUsers(engine.ready.url, secret, Math.max(...CONCURRENCY));
     // Warm-up (JIT, first connections to the stub), not counted. The engine's optimising compiler
     // is still busy long after its first requests: at 100 streams, 25 s after start, it was ~15% of
@@ -441,15 +465,17 @@ async function main(): Promise<void> {
     for (const [server, url] of [
       ["engine", engine.ready.url],
       ["floor", floor.ready.url],
+      ["required", required.ready.url],
     ] as const) {
       await drive(url, server, users, 10, 2, "warm");
       await drive(url, server, users, Math.max(...CONCURRENCY), WARM_UP_TOP_SECONDS, "warm-top");
     }
     const levels: Level[] = [];
     for (const concurrency of CONCURRENCY) {
-      // The floor first, then the engine, at each level: both see the machine in the same state.
+      // The floors first, then the engine, at each level: all see the machine in the same state.
       for (const [server, url, pid] of [
         ["floor", floor.ready.url, floor.pid],
+        ["required", required.ready.url, required.pid],
         ["engine", engine.ready.url, engine.pid],
       ] as const) {
         const loadAverage1m = round(loadavg()[0] ?? 0, 2);
