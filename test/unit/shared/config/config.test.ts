@@ -137,6 +137,22 @@ describe("loadConfig validation", () => {
     expect(act).toThrow(/MAX_SESSIONS_PER_USER/);
   });
 
+  it("names the bound each out-of-range integer breaks, per variable", () => {
+    // Prepare: the integer variables share one base schema and differ only in their bounds.
+    const env = { PORT: "70000", MAX_SESSIONS_PER_USER: "0", LLM_MAX_RETRIES: "6", JWT_CLOCK_TOLERANCE_SECONDS: "-1" };
+
+    // Act
+    const problems = problemsOf(env);
+
+    // Assess
+    expect(problems.sort()).toEqual([
+      "JWT_CLOCK_TOLERANCE_SECONDS: Too small: expected number to be >=0",
+      "LLM_MAX_RETRIES: Too big: expected number to be <=5",
+      "MAX_SESSIONS_PER_USER: Too small: expected number to be >=1",
+      "PORT: Too big: expected number to be <=65535",
+    ]);
+  });
+
   it("refuses non-integer numbers", () => {
     // Prepare
     const env = { PORT: "80.5" };
