@@ -7,6 +7,7 @@ import { workerFor } from "#functions/ingest/worker.ts";
 import type { Config } from "#shared/config/config.ts";
 import { createEngine, type Engine, type EngineOverrides } from "#shared/engine.ts";
 import { ensureDevSecret } from "./dev-secret.ts";
+import { fetchWithSseChannels } from "./sse-channel.ts";
 import { mountLocalUploads } from "./uploads.ts";
 
 export interface LocalRuntime {
@@ -29,7 +30,8 @@ export async function startLocalRuntime(config: Config, overrides: EngineOverrid
   mountLocalUploads(app, engine);
   // The in-process queue feeds the same worker handler that SQS feeds in AWS.
   engine.localQueue?.start(workerFor(engine));
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
+  // Event streams are written to Node's response directly, not through a web ReadableStream.
+  const server = serve({ fetch: fetchWithSseChannels(app), port: config.PORT, hostname: config.HOST });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);

@@ -180,7 +180,12 @@ describe("sessions", () => {
     const id = await createSession("Offline");
 
     // Act
-    const response = await alice.send("POST", `/ai/sessions/${id}/chat/stream`, { message: "What is osmosis?" });
+    const response = await alice.send(
+      "POST",
+      `/ai/sessions/${id}/chat/stream`,
+      { message: "What is osmosis?" },
+      { Origin: "http://localhost:3000" },
+    );
     const raw = await response.text();
     const messages = (await (await alice.get(`/ai/sessions/${id}/messages`)).json()) as Array<{
       role: string;
@@ -191,6 +196,12 @@ describe("sessions", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
     expect(response.headers.get("cache-control")).toBe("no-cache");
+    // Set after the route returned (the stream is written to Node's response by the runtime itself).
+    expect(response.headers.get("access-control-allow-origin")).toBe("http://localhost:3000");
+    expect(response.headers.get("x-request-id")).toBeTruthy();
+    expect(
+      [...response.headers.keys()].filter((name) => name.startsWith("x-collabry") || name.startsWith("x-hono")),
+    ).toEqual([]);
     const parsed = parseSessionStream(raw);
     expect(parsed.text).toMatch(/no language model is configured/i);
     expect(parsed.events.map((event) => event.event)).toEqual(["citations", "done"]);
