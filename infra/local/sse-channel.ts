@@ -38,6 +38,11 @@ export class NodeSseChannel implements SseChannel {
 
   async write(chunk: string): Promise<void> {
     if (this.isAborted || this.closed) return;
+    // The socket can be gone before its response's close event has been delivered.
+    if (this.out.destroyed) {
+      this.abort();
+      return;
+    }
     if (!this.started) {
       this.held.push(chunk);
       return;
@@ -55,6 +60,10 @@ export class NodeSseChannel implements SseChannel {
   /** Sends the final status and headers, then what was written meanwhile (and the end, if it came). */
   start(status: number, headers: Headers): void {
     if (this.started || this.isAborted) return;
+    if (this.out.destroyed) {
+      this.abort();
+      return;
+    }
     this.started = true;
     const record: Record<string, string | string[]> = {};
     headers.forEach((value, name) => {
