@@ -1,0 +1,171 @@
+// A/B helper for the engine's CPU per chat stream: the engine alone (no floors, no client-floor
+// process) at 100 concurrent session streams against the realistic stub, after the same warm-up as
+// bench:chat, measured over several rounds. Each round prints one JSON line: the engine's CPU per
+// stream on its main thread, its model client thread and its other threads, and the main thread's
+// CPU divided by the model thread's. The model thread does the same work whatever changes on the
+// main thread, so that ratio cancels this machine's speed swings (15–40 % within an evening), which
+// absolute milliseconds and the p95 do not: alternate runs of the two variants and compare ratios.
+//
+// Usage: npm run bench:chat-rounds [-- --rounds 2 --seconds 10 --env NAME=VALUE …]
+//   --env sets a variable of the engine process (a flag, NODE_OPTIONS, LLM_CLIENT_THREAD=false, …).
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { signDevToken } from "#infra/local/dev-secret.ts";
+import { startEngine, startStub } from "../../scripts/load/children.ts";
+import { engineClient, LoadRecorder } from "../../scripts/load/client.ts";
+import { REALISTIC_STUB } from "../../scripts/load/options.ts";
+import { type ChildHandle, sampleProcess, sampleThreads, threadDeltas } from "../../scripts/load/processes.ts";
+import { timeToFirstToken } from "../../scripts/load/report.ts";
+import { type StubTiming, TIMINGS_PATH } from "../../scripts/load/stub-protocol.ts";
+import type { StreamSample } from "../../scripts/load/users.ts";
+import { round } from "../stats.ts";
+
+const CONCURRENCY = 100;
+const STREAM_ROUTE = "POST /ai/sessions/{id}/chat/stream";
+
+interface User {
+  token: string;
+  sessionId: string;
+}
+
+function options(): { rounds: number; seconds: number; env: Record<string, string> } {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: "string", default: "2" },
+      seconds: { type: "string", default: "10" },
+      env: { type: "string", multiple: true, default: [] },
+    },
+    strict: true,
+  });
+  const rounds = Number(values.rounds);
+  const seconds = Number(values.seconds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error("--rounds must be 1..20");
+  if (!Number.isInteger(seconds) || seconds < 2 || seconds > 60) throw new Error("--seconds must be 2..60");
+  const env: Record<string, string> = {};
+  for (const pair of values.env ?? []) {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new Error(`--env takes NAME=VALUE, got "${pair}"`);
+    env[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return { rounds, seconds, env };
+}
+
+async function createUsers(url: string, secret: string): Promise<User[]> {
+  return Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, index) => {
+      const token = await signDevToken(secret, { userId: `rounds-${index}`, ttlSeconds: 3_600 });
+      const response = await fetch(`${url}/ai/sessions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ title: `rounds ${index}` }),
+      });
+      if (response.status !== 200) throw new Error(`session create answered ${response.status}`);
+      return { token, sessionId: ((await response.json()) as { id: string }).id };
+    }),
+  );
+}
+
+/** `concurrency` users each stream back to back for `seconds`. */
+async function drive(url: string, users: User[], concurrency: number, seconds: number, label: string) {
+  const recorder = new LoadRecorder();
+  const streams: StreamSample[] = [];
+  const deadline = Date.now() + seconds * 1000;
+  await Promise.all(
+    users.slice(0, concurrency).map(async (user, index) => {
+      const client = engineClient(url, user.token, recorder);
+      for (let turn = 0; Date.now() < deadline; turn += 1) {
+        const key = `rounds-${label}-u${index}-${turn}`;
+        const result = await client.stream(
+          STREAM_ROUTE,
+          `/ai/sessions/${user.sessionId}/chat/stream`,
+          { message: `Explain photosynthesis briefly [load:${key}]` },
+          "session",
+        );
+        streams.push({
+          kind: "session",
+          key,
+          outcome: result.outcome,
+          startedAt: result.startedAt,
+          firstTokenAt: result.firstTokenAt,
+          latencyMs: result.latencyMs,
+          sawDone: result.sawDone,
+          errorEvent: result.events.includes("error"),
+        });
+      }
+    }),
+  );
+  return streams;
+}
+
+async function main(): Promise<void> {
+  const { rounds, seconds, env } = options();
+  const workDir = await mkdtemp(join(tmpdir(), "collabry-chat-rounds-"));
+  const children: Array<ChildHandle<unknown>> = [];
+  try {
+    const stub = await startStub(REALISTIC_STUB);
+    children.push(stub);
+    const secret = randomBytes(32).toString("base64url");
+    const engine = await startEngine({
+      dataDir: join(workDir, "data"),
+      secret,
+      stubUrl: stub.ready.baseUrl,
+      env: {
+        RATE_LIMIT_CHAT_PER_MINUTE: "100000",
+        RATE_LIMIT_READ_PER_MINUTE: "100000",
+        QUOTA_TOKENS_FREE: "1000000000",
+        ...env,
+      },
+    });
+    children.push(engine);
+    const url = engine.ready.url;
+    const users = await createUsers(url, secret);
+    // The warm-up of bench:chat: V8 compiles the hot paths during the first seconds at 100 streams.
+    await drive(url, users, 10, 2, "warm");
+    await drive(url, users, CONCURRENCY, 15, "warm-top");
+    for (let index = 0; index < rounds; index += 1) {
+      const before = sampleProcess(engine.pid);
+      const threadsBefore = sampleThreads(engine.pid);
+      const streams = await drive(url, users, CONCURRENCY, seconds, `r${index}`);
+      const after = sampleProcess(engine.pid);
+      const threadsAfter = sampleThreads(engine.pid);
+      if (!before || !after || !threadsBefore || !threadsAfter) throw new Error("no /proc samples of the engine");
+      const deltas = threadDeltas(threadsBefore, threadsAfter);
+      const main = deltas.get(engine.pid) ?? 0;
+      deltas.delete(engine.pid);
+      const others = [...deltas.values()].sort((a, b) => b - a);
+      const modelThread = others[0] ?? 0;
+      const helpers = others.slice(1).reduce((sum, value) => sum + value, 0);
+      const timings = (await (await fetch(`${stub.ready.baseUrl}${TIMINGS_PATH}`)).json()) as StubTiming[];
+      const overhead = timeToFirstToken(streams, timings).engine_overhead_ms;
+      const perStream = (cpuS: number) => round((cpuS * 1000) / streams.length, 2);
+      process.stdout.write(
+        `${JSON.stringify({
+          round: index,
+          streams: streams.length,
+          failed: streams.filter((stream) => stream.outcome !== 200 || !stream.sawDone || stream.errorEvent).length,
+          main_ms: perStream(main),
+          model_thread_ms: perStream(modelThread),
+          other_threads_ms: perStream(helpers),
+          process_ms: perStream(after.cpuS - before.cpuS),
+          main_per_model_thread: modelThread > 0 ? round(main / modelThread, 3) : null,
+          ttft_overhead_p50_ms: overhead.p50,
+          ttft_overhead_p95_ms: overhead.p95,
+        })}\n`,
+      );
+    }
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`[bench:chat-rounds] failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
