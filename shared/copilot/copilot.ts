@@ -152,9 +152,7 @@ export function createCopilot(deps: CopilotDeps) {
      */
     async reply(request: ReplyRequest): Promise<Reply> {
       const logger = request.logger ?? deps.logger;
-      const history = await deps.sessions.messages(request.userId, request.sessionId, {
-        limit: HISTORY_WINDOW_MESSAGES,
-      });
+      const history = await deps.sessions.history(request.userId, request.sessionId, HISTORY_WINDOW_MESSAGES);
       // The student's message is stored while the model call starts: its write (and flush to disk)
       // overlaps the model's first-token delay instead of preceding it. No token reaches the client
       // before the message is stored, and a failed store fails the reply.
