@@ -24,9 +24,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { signDevToken } from "#infra/local/dev-secret.ts";
 import { baseEnv, parseReady, REPO_ROOT, startEngine, startStub } from "../scripts/load/children.ts";
-import { engineClient, LoadRecorder } from "../scripts/load/client.ts";
 import { REALISTIC_STUB } from "../scripts/load/options.ts";
 import {
   type ChildHandle,
@@ -39,14 +37,13 @@ import {
 import { timeToFirstToken } from "../scripts/load/report.ts";
 import { type StubTiming, TIMINGS_PATH } from "../scripts/load/stub-protocol.ts";
 import type { StreamSample } from "../scripts/load/users.ts";
+import { createBenchUsers, driveChatStreams, failedStreams, STREAM_ROUTE, warmUp } from "./chat/streams.ts";
 import { type Figure, figure } from "./figures.ts";
 import { round } from "./stats.ts";
 
 const RESULTS = new URL("./results-chat.json", import.meta.url);
 const CONCURRENCY = [1, 10, 100] as const;
 const TARGET_P95_MS = 50;
-const WARM_UP_TOP_SECONDS = 15;
-const STREAM_ROUTE = "POST /ai/sessions/{id}/chat/stream";
 
 type Server = "engine" | "floor" | "required";
 
@@ -177,66 +174,6 @@ async function startFloor(stubUrl: string, through: "bare" | "required"): Promis
   });
 }
 
-interface BenchUser {
-  token: string;
-  sessionId: string;
-}
-
-async function createUsers(engineUrl: string, secret: string, count: number): Promise<BenchUser[]> {
-  return Promise.all(
-    Array.from({ length: count }, async (_, index) => {
-      const token = await signDevToken(secret, { userId: `bench-chat-${index}`, ttlSeconds: 3_600 });
-      const response = await fetch(`${engineUrl}/ai/sessions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ title: `bench ${index}` }),
-      });
-      if (response.status !== 200) throw new Error(`session create answered ${response.status}`);
-      const { id } = (await response.json()) as { id: string };
-      return { token, sessionId: id };
-    }),
-  );
-}
-
-/** `concurrency` users each stream back to back for `seconds`; returns every stream they made. */
-async function drive(
-  baseUrl: string,
-  server: Server,
-  users: BenchUser[],
-  concurrency: number,
-  seconds: number,
-  label: string,
-): Promise<StreamSample[]> {
-  const recorder = new LoadRecorder();
-  const streams: StreamSample[] = [];
-  const deadline = Date.now() + seconds * 1000;
-  await Promise.all(
-    users.slice(0, concurrency).map(async (user, index) => {
-      const client = engineClient(baseUrl, user.token, recorder);
-      for (let turn = 0; Date.now() < deadline; turn += 1) {
-        const key = `${server}-${label}-u${index}-${turn}`;
-        const result = await client.stream(
-          STREAM_ROUTE,
-          `/ai/sessions/${user.sessionId}/chat/stream`,
-          { message: `Explain photosynthesis briefly [load:${key}]` },
-          "session",
-        );
-        streams.push({
-          kind: "session",
-          key,
-          outcome: result.outcome,
-          startedAt: result.startedAt,
-          firstTokenAt: result.firstTokenAt,
-          latencyMs: result.latencyMs,
-          sawDone: result.sawDone,
-          errorEvent: result.events.includes("error"),
-        });
-      }
-    }),
-  );
-  return streams;
-}
-
 function overheadFigures(
   levels: Level[],
   timings: StubTiming[],
@@ -252,8 +189,6 @@ function overheadFigures(
     const { samples: _engineSamples, ...engineReport } = timeToFirstToken(engine.streams, timings);
     const { samples: _floorSamples, ...floorReport } = timeToFirstToken(floor.streams, timings);
     const { samples: _requiredSamples, ...requiredReport } = timeToFirstToken(required.streams, timings);
-    const failed = (streams: StreamSample[]) =>
-      streams.filter((stream) => stream.outcome !== 200 || !stream.sawDone || stream.errorEvent).length;
     const cpuPerStreamMs = (level: Level) =>
       level.mainThread && level.streams.length > 0
         ? round((level.mainThread.onCpuS * 1000) / level.streams.length, 2)
@@ -280,9 +215,9 @@ function overheadFigures(
       thread_cpu_s: { engine: engine.threads, floor: floor.threads, required: required.threads },
       other_cpu_s: { engine_run: engine.otherCpuS, floor_run: floor.otherCpuS, required_run: required.otherCpuS },
       load_average_1m: { engine: engine.loadAverage1m, floor: floor.loadAverage1m, required: required.loadAverage1m },
-      engine: { streams: engine.streams.length, failed: failed(engine.streams), ...engineReport },
-      floor: { streams: floor.streams.length, failed: failed(floor.streams), ...floorReport },
-      required: { streams: required.streams.length, failed: failed(required.streams), ...requiredReport },
+      engine: { streams: engine.streams.length, failed: failedStreams(engine.streams), ...engineReport },
+      floor: { streams: floor.streams.length, failed: failedStreams(floor.streams), ...floorReport },
+      required: { streams: required.streams.length, failed: failedStreams(required.streams), ...requiredReport },
     });
     for (const [name, p] of [
       ["p50", "p50"],
@@ -457,18 +392,14 @@ async function main(): Promise<void> {
     log(
       `engine ${engine.ready.url}, floor ${floor.ready.url}, required-client floor ${required.ready.url}, stub ${stub.ready.baseUrl}`,
     );
-    const users = await createUsers(engine.ready.url, secret, Math.max(...CONCURRENCY));
-    // Warm-up (JIT, first connections to the stub), not counted. The engine's optimising compiler
-    // is still busy long after its first requests: at 100 streams, 25 s after start, it was ~15% of
-    // the engine's CPU (three quarters of its helper threads' time), a cost a running server paid
-    // long ago. So each server also serves the top concurrency for a while first.
+    const users = await createBenchUsers(engine.ready.url, secret, Math.max(...CONCURRENCY), "bench-chat");
+    // Each server also serves the top concurrency for a while first (see warmUp).
     for (const [server, url] of [
       ["engine", engine.ready.url],
       ["floor", floor.ready.url],
       ["required", required.ready.url],
     ] as const) {
-      await drive(url, server, users, 10, 2, "warm");
-      await drive(url, server, users, Math.max(...CONCURRENCY), WARM_UP_TOP_SECONDS, "warm-top");
+      await warmUp(url, users, server);
     }
     const levels: Level[] = [];
     for (const concurrency of CONCURRENCY) {
@@ -483,7 +414,7 @@ async function main(): Promise<void> {
         const threadsBefore = sampleThreads(pid);
         const stubBefore = sampleProcess(stub.pid);
         const clientBefore = process.cpuUsage();
-        const streams = await drive(url, server, users, concurrency, seconds, `c${concurrency}`);
+        const streams = await driveChatStreams(url, users, concurrency, seconds, `${server}-c${concurrency}`);
         const after = sampleProcess(pid);
         const threads = threadSplit(pid, threadsBefore, sampleThreads(pid));
         const mainThread = mainThreadDelta(before, after);

@@ -13,23 +13,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { signDevToken } from "#infra/local/dev-secret.ts";
 import { startEngine, startStub } from "../../scripts/load/children.ts";
-import { engineClient, LoadRecorder } from "../../scripts/load/client.ts";
 import { REALISTIC_STUB } from "../../scripts/load/options.ts";
 import { type ChildHandle, sampleProcess, sampleThreads, threadDeltas } from "../../scripts/load/processes.ts";
 import { timeToFirstToken } from "../../scripts/load/report.ts";
 import { type StubTiming, TIMINGS_PATH } from "../../scripts/load/stub-protocol.ts";
-import type { StreamSample } from "../../scripts/load/users.ts";
 import { round } from "../stats.ts";
+import { createBenchUsers, driveChatStreams, failedStreams, warmUp } from "./streams.ts";
 
 const CONCURRENCY = 100;
-const STREAM_ROUTE = "POST /ai/sessions/{id}/chat/stream";
-
-interface User {
-  token: string;
-  sessionId: string;
-}
 
 function options(): { rounds: number; seconds: number; env: Record<string, string> } {
   const { values } = parseArgs({
@@ -53,53 +45,6 @@ function options(): { rounds: number; seconds: number; env: Record<string, strin
   return { rounds, seconds, env };
 }
 
-async function createUsers(url: string, secret: string): Promise<User[]> {
-  return Promise.all(
-    Array.from({ length: CONCURRENCY }, async (_, index) => {
-      const token = await signDevToken(secret, { userId: `rounds-${index}`, ttlSeconds: 3_600 });
-      const response = await fetch(`${url}/ai/sessions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ title: `rounds ${index}` }),
-      });
-      if (response.status !== 200) throw new Error(`session create answered ${response.status}`);
-      return { token, sessionId: ((await response.json()) as { id: string }).id };
-    }),
-  );
-}
-
-/** `concurrency` users each stream back to back for `seconds`. */
-async function drive(url: string, users: User[], concurrency: number, seconds: number, label: string) {
-  const recorder = new LoadRecorder();
-  const streams: StreamSample[] = [];
-  const deadline = Date.now() + seconds * 1000;
-  await Promise.all(
-    users.slice(0, concurrency).map(async (user, index) => {
-      const client = engineClient(url, user.token, recorder);
-      for (let turn = 0; Date.now() < deadline; turn += 1) {
-        const key = `rounds-${label}-u${index}-${turn}`;
-        const result = await client.stream(
-          STREAM_ROUTE,
-          `/ai/sessions/${user.sessionId}/chat/stream`,
-          { message: `Explain photosynthesis briefly [load:${key}]` },
-          "session",
-        );
-        streams.push({
-          kind: "session",
-          key,
-          outcome: result.outcome,
-          startedAt: result.startedAt,
-          firstTokenAt: result.firstTokenAt,
-          latencyMs: result.latencyMs,
-          sawDone: result.sawDone,
-          errorEvent: result.events.includes("error"),
-        });
-      }
-    }),
-  );
-  return streams;
-}
-
 async function main(): Promise<void> {
   const { rounds, seconds, env } = options();
   const workDir = await mkdtemp(join(tmpdir(), "collabry-chat-rounds-"));
@@ -121,14 +66,12 @@ async function main(): Promise<void> {
     });
     children.push(engine);
     const url = engine.ready.url;
-    const users = await createUsers(url, secret);
-    // The warm-up of bench:chat: V8 compiles the hot paths during the first seconds at 100 streams.
-    await drive(url, users, 10, 2, "warm");
-    await drive(url, users, CONCURRENCY, 15, "warm-top");
+    const users = await createBenchUsers(url, secret, CONCURRENCY, "rounds");
+    await warmUp(url, users, "rounds");
     for (let index = 0; index < rounds; index += 1) {
       const before = sampleProcess(engine.pid);
       const threadsBefore = sampleThreads(engine.pid);
-      const streams = await drive(url, users, CONCURRENCY, seconds, `r${index}`);
+      const streams = await driveChatStreams(url, users, CONCURRENCY, seconds, `rounds-r${index}`);
       const after = sampleProcess(engine.pid);
       const threadsAfter = sampleThreads(engine.pid);
       if (!before || !after || !threadsBefore || !threadsAfter) throw new Error("no /proc samples of the engine");
@@ -145,7 +88,7 @@ async function main(): Promise<void> {
         `${JSON.stringify({
           round: index,
           streams: streams.length,
-          failed: streams.filter((stream) => stream.outcome !== 200 || !stream.sawDone || stream.errorEvent).length,
+          failed: failedStreams(streams),
           main_ms: perStream(main),
           model_thread_ms: perStream(modelThread),
           other_threads_ms: perStream(helpers),

@@ -35,6 +35,20 @@ export interface StreamSample {
   errorEvent: boolean;
 }
 
+/** What a run keeps of one stream a user read to its end. */
+export function streamSample(kind: StreamSample["kind"], key: string, result: StreamResult): StreamSample {
+  return {
+    kind,
+    key,
+    outcome: result.outcome,
+    startedAt: result.startedAt,
+    firstTokenAt: result.firstTokenAt,
+    latencyMs: result.latencyMs,
+    sawDone: result.sawDone,
+    errorEvent: result.events.includes("error"),
+  };
+}
+
 export interface RunState {
   recorder: LoadRecorder;
   streams: StreamSample[];
@@ -146,18 +160,9 @@ export async function runUser(
             "session",
           )
         : await client.stream("POST /ai/chat/stream", "/ai/chat/stream", { message, session_id: sessionId }, "generic");
-    const errorEvent = result.events.includes("error");
-    state.streams.push({
-      kind,
-      key,
-      outcome: result.outcome,
-      startedAt: result.startedAt,
-      firstTokenAt: result.firstTokenAt,
-      latencyMs: result.latencyMs,
-      sawDone: result.sawDone,
-      errorEvent,
-    });
-    if (result.outcome === 200 && result.sawDone && !errorEvent) {
+    const sample = streamSample(kind, key, result);
+    state.streams.push(sample);
+    if (result.outcome === 200 && result.sawDone && !sample.errorEvent) {
       ledger.streams.push({ kind, sessionId, key, message, text: result.text });
     }
   }
