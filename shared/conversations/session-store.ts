@@ -2,7 +2,7 @@
 // `chat_messages`), so existing MongoDB data stays readable. Every call takes the verified user id.
 import { ForbiddenError, NotFoundError } from "../http/errors.ts";
 import { isObjectId, newObjectId } from "../store/ids.ts";
-import type { DocumentStore, StoredDocument } from "../store/store.ts";
+import type { DocumentStore, Filter, StoredDocument } from "../store/store.ts";
 
 export const SESSIONS = "chat_sessions";
 export const MESSAGES = "chat_messages";
@@ -159,6 +159,16 @@ export function createSessionStore(store: DocumentStore, options: SessionStoreOp
     return record;
   }
 
+  /** The newest `limit` (at most a page) messages matching `filter`, oldest first. */
+  async function newest(filter: Filter, limit: number, projection?: Record<string, 1>): Promise<MessageRecord[]> {
+    const newestFirst = await messages.find(filter, {
+      sort: { timestamp: -1, _id: -1 },
+      limit: Math.min(limit, MAX_MESSAGES_PER_PAGE),
+      ...(projection ? { projection } : {}),
+    });
+    return newestFirst.reverse();
+  }
+
   return {
     async list(userId: string): Promise<SessionList> {
       const records = await sessions.find({ user_id: userId }, { sort: { updated_at: -1, _id: -1 } });
@@ -225,9 +235,7 @@ export function createSessionStore(store: DocumentStore, options: SessionStoreOp
       await findOwned(userId, sessionId);
       const filter: Record<string, unknown> = { session_id: sessionId };
       if (page.before) filter.timestamp = { $lt: page.before };
-      const limit = Math.min(page.limit ?? MAX_MESSAGES_PER_PAGE, MAX_MESSAGES_PER_PAGE);
-      const newestFirst = await messages.find(filter, { sort: { timestamp: -1, _id: -1 }, limit });
-      return newestFirst.reverse().map(toMessage);
+      return (await newest(filter, page.limit ?? MAX_MESSAGES_PER_PAGE)).map(toMessage);
     },
 
     /**
@@ -238,15 +246,7 @@ export function createSessionStore(store: DocumentStore, options: SessionStoreOp
      */
     async history(userId: string, sessionId: string, limit: number): Promise<HistoryTurn[]> {
       await findOwned(userId, sessionId);
-      const newestFirst = await messages.find(
-        { session_id: sessionId },
-        {
-          sort: { timestamp: -1, _id: -1 },
-          limit: Math.max(1, Math.min(limit, MAX_MESSAGES_PER_PAGE)),
-          projection: HISTORY_PROJECTION,
-        },
-      );
-      return newestFirst.reverse().map((record) => ({
+      return (await newest({ session_id: sessionId }, Math.max(1, limit), HISTORY_PROJECTION)).map((record) => ({
         role: normaliseRole(record.role ?? record.sender),
         content: record.content ?? record.text ?? "",
       }));

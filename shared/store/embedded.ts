@@ -886,9 +886,10 @@ function sortRank(value: unknown): number | undefined {
 }
 
 function sortDocs(docs: Doc[], sort: Sort): Doc[] {
-  const keys = Object.entries(sort);
-  const width = keys.length;
-  if (keys.some(([field]) => field.includes("."))) return sortByMingo(docs, sort);
+  const fields = Object.keys(sort);
+  const directions = Object.values(sort);
+  const width = fields.length;
+  if (fields.some((field) => field.includes("."))) return sortByMingo(docs, sort);
   // Top-level keys holding scalars (timestamps, ids, counters) are compared here, as mingo would.
   // Each document's keys are read once into flat arrays of type ranks and comparable values (a
   // Date as its time), so a comparison touches no objects: a session's history read (the newest
@@ -899,14 +900,13 @@ function sortDocs(docs: Doc[], sort: Sort): Doc[] {
   for (let row = 0; row < docs.length; row += 1) {
     const doc = docs[row] as Doc;
     for (let key = 0; key < width; key += 1) {
-      const value = doc[(keys[key] as [string, 1 | -1])[0]];
+      const value = doc[fields[key] as string];
       const rank = sortRank(value);
       if (rank === undefined) return sortByMingo(docs, sort);
       ranks[row * width + key] = rank;
       values[row * width + key] = comparable(value);
     }
   }
-  const directions = keys.map(([, direction]) => direction);
   const order = Array.from({ length: docs.length }, (_, row) => row);
   // Array.prototype.sort is stable: documents that tie keep their natural order.
   order.sort((a, b) => {
