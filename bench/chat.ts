@@ -16,6 +16,10 @@
 // stub: its CPU per stream and per token is the part of the engine's that no implementation using
 // that client can remove, and with the CPU of the stub and the load generator it gives the cores
 // the 100-stream rate needs, beside the cores this machine has.
+// Then a second engine whose every store operation takes 5 ms (a round trip to MongoDB, which the
+// embedded store does not have) serves one stream at a time: its overhead minus the first engine's
+// at one stream, divided by 5 ms, is how many store round trips a turn waits for, one after
+// another, before the model is called.
 //
 // Usage: npm run bench:chat [-- --seconds 10]   (seconds per concurrency level and server)
 import { randomBytes } from "node:crypto";
@@ -44,6 +48,14 @@ import { round } from "./stats.ts";
 const RESULTS = new URL("./results-chat.json", import.meta.url);
 const CONCURRENCY = [1, 10, 100] as const;
 const TARGET_P95_MS = 50;
+/** Every store operation of the store-latency engine: a MongoDB round trip in one region, rounded up. */
+const STORE_LATENCY_MS = 5;
+/** Limits on, never refusing: the checks run on every request as in a deployment. */
+const LIMITS_NEVER_REFUSING = {
+  RATE_LIMIT_CHAT_PER_MINUTE: "100000",
+  RATE_LIMIT_READ_PER_MINUTE: "100000",
+  QUOTA_TOKENS_FREE: "1000000000",
+};
 
 type Server = "engine" | "floor" | "required";
 
@@ -361,6 +373,47 @@ function threadFigures(engine: Level, client: ClientFloor, label: string): Figur
   ];
 }
 
+/**
+ * One stream at a time through a second engine whose every store operation takes STORE_LATENCY_MS,
+ * warmed up as the first one was.
+ */
+async function measureStoreLatency(stubUrl: string, secret: string, dataDir: string, seconds: number) {
+  const engine = await startEngine({
+    dataDir,
+    secret,
+    stubUrl,
+    env: { ...LIMITS_NEVER_REFUSING, LOAD_STORE_LATENCY_MS: String(STORE_LATENCY_MS) },
+  });
+  try {
+    const users = await createBenchUsers(engine.ready.url, secret, Math.max(...CONCURRENCY), "bench-chat-store");
+    await warmUp(engine.ready.url, users, "store-latency");
+    return await driveChatStreams(engine.ready.url, users, 1, seconds, "store-latency-c1");
+  } finally {
+    await engine.stop();
+  }
+}
+
+/** The store-latency engine's overhead at one stream beside the first engine's, and the round trips it implies. */
+function storeLatencyFigure(levels: Level[], streams: StreamSample[], timings: StubTiming[]): Figure[] {
+  const engine = levels.find((level) => level.server === "engine" && level.concurrency === 1);
+  if (!engine) return [];
+  const base = timeToFirstToken(engine.streams, timings).engine_overhead_ms.p50;
+  const delayed = timeToFirstToken(streams, timings);
+  const value = delayed.engine_overhead_ms.p50;
+  if (value === undefined || value === null || base === undefined || base === null) return [];
+  return [
+    figure({
+      id: "chat.overhead.c1_store_latency.p50_ms",
+      label: `chat TTFT engine overhead p50, 1 stream, every store operation taking ${STORE_LATENCY_MS} ms (a MongoDB round trip)`,
+      unit: "ms",
+      value,
+      better: "lower",
+      baseline: { label: "the same engine with store operations in microseconds (embedded store)", value: base },
+      note: `${delayed.streams_timed} streams, ${failedStreams(streams)} failed; (${value} − ${base}) / ${STORE_LATENCY_MS} ms ≈ ${round((value - base) / STORE_LATENCY_MS, 1)} store round trips waited for one after another before the model call (timers overshoot ${STORE_LATENCY_MS} ms slightly): the quota check with the rate limit, then the session with its history and the document search`,
+    }),
+  ];
+}
+
 async function main(): Promise<void> {
   const { seconds } = options();
   const startedAt = new Date();
@@ -376,11 +429,8 @@ async function main(): Promise<void> {
         secret,
         stubUrl: stub.ready.baseUrl,
         cpuProfileDir: process.env.BENCH_CHAT_CPU_PROF,
-        // Limits on, never refusing: the checks run on every request as in a deployment.
         env: {
-          RATE_LIMIT_CHAT_PER_MINUTE: "100000",
-          RATE_LIMIT_READ_PER_MINUTE: "100000",
-          QUOTA_TOKENS_FREE: "1000000000",
+          ...LIMITS_NEVER_REFUSING,
           // Lets the two placements of the model client be compared (LLM_CLIENT_THREAD=false npm run bench:chat).
           ...(process.env.LLM_CLIENT_THREAD ? { LLM_CLIENT_THREAD: process.env.LLM_CLIENT_THREAD } : {}),
         },
@@ -433,9 +483,17 @@ async function main(): Promise<void> {
     log(
       `model client alone c${client.concurrency}: ${client.streams} streams, ${client.cpu_s} s CPU (load average ${client.load_average_1m})`,
     );
+    const storeLatencyStreams = await measureStoreLatency(
+      stub.ready.baseUrl,
+      secret,
+      join(workDir, "data-store-latency"),
+      seconds,
+    );
+    log(`engine with ${STORE_LATENCY_MS} ms store operations c1: ${storeLatencyStreams.length} streams`);
     const timings = (await (await fetch(`${stub.ready.baseUrl}${TIMINGS_PATH}`)).json()) as StubTiming[];
     const { figures, detail } = overheadFigures(levels, timings, seconds);
     figures.push(...cpuFigures(levels, timings, client, seconds));
+    figures.push(...storeLatencyFigure(levels, storeLatencyStreams, timings));
     const report = {
       benchmark: "chat",
       generated_at: startedAt.toISOString(),
@@ -445,6 +503,7 @@ async function main(): Promise<void> {
         route: STREAM_ROUTE,
         stub_model: REALISTIC_STUB,
         engine: "local runtime, embedded store in a temp DATA_DIR, rate limits and quotas on",
+        store_latency_engine_ms: STORE_LATENCY_MS,
         machine: { node: process.version, cpus: cpus().length, load_average_1m_at_end: round(loadavg()[0] ?? 0, 2) },
       },
       figures,

@@ -6,8 +6,10 @@
 // main thread, so that ratio cancels this machine's speed swings (15–40 % within an evening), which
 // absolute milliseconds and the p95 do not: alternate runs of the two variants and compare ratios.
 //
-// Usage: npm run bench:chat-rounds [-- --rounds 2 --seconds 10 --env NAME=VALUE …]
-//   --env sets a variable of the engine process (a flag, NODE_OPTIONS, LLM_CLIENT_THREAD=false, …).
+// Usage: npm run bench:chat-rounds [-- --rounds 2 --seconds 10 --env NAME=VALUE … --cpu-prof DIR]
+//   --env sets a variable of the engine process (a flag, NODE_OPTIONS, LLM_CLIENT_THREAD=false, …);
+//   --cpu-prof writes V8 CPU profiles of the engine's threads to DIR (warm-up included; profiling
+//   itself inflates the figures, so compare profiled runs only with each other).
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -23,12 +25,20 @@ import { createBenchUsers, driveChatStreams, failedStreams, warmUp } from "./str
 
 const CONCURRENCY = 100;
 
-function options(): { rounds: number; seconds: number; env: Record<string, string> } {
+interface RoundsOptions {
+  rounds: number;
+  seconds: number;
+  env: Record<string, string>;
+  cpuProfileDir: string | undefined;
+}
+
+function options(): RoundsOptions {
   const { values } = parseArgs({
     options: {
       rounds: { type: "string", default: "2" },
       seconds: { type: "string", default: "10" },
       env: { type: "string", multiple: true, default: [] },
+      "cpu-prof": { type: "string" },
     },
     strict: true,
   });
@@ -42,11 +52,11 @@ function options(): { rounds: number; seconds: number; env: Record<string, strin
     if (at < 1) throw new Error(`--env takes NAME=VALUE, got "${pair}"`);
     env[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  return { rounds, seconds, env };
+  return { rounds, seconds, env, cpuProfileDir: values["cpu-prof"] };
 }
 
 async function main(): Promise<void> {
-  const { rounds, seconds, env } = options();
+  const { rounds, seconds, env, cpuProfileDir } = options();
   const workDir = await mkdtemp(join(tmpdir(), "collabry-chat-rounds-"));
   const children: Array<ChildHandle<unknown>> = [];
   try {
@@ -56,6 +66,7 @@ async function main(): Promise<void> {
     const engine = await startEngine({
       dataDir: join(workDir, "data"),
       secret,
+      ...(cpuProfileDir ? { cpuProfileDir } : {}),
       stubUrl: stub.ready.baseUrl,
       env: {
         RATE_LIMIT_CHAT_PER_MINUTE: "100000",

@@ -20,21 +20,24 @@ export type ChatDeps = Pick<Engine, "verifyToken" | "sessions" | "copilot">;
 export function registerChat(app: App, engine: ChatDeps): void {
   const route = routeRegistrar(app, chatRoutes, engine.verifyToken);
 
-  /** The given session when the caller owns it (404 otherwise), or a new one named after the message. */
-  async function sessionFor(userId: string, sessionId: string | null | undefined, message: string) {
-    if (sessionId) return (await engine.sessions.get(userId, sessionId)).id;
-    return (await engine.sessions.create(userId, titleFrom(message))).id;
+  /**
+   * The turn in the given session (404 unless the caller owns it, before any response starts), or
+   * in a new one named after the message.
+   */
+  async function prepareTurn(userId: string, sessionId: string | null | undefined, message: string) {
+    const id = sessionId || (await engine.sessions.create(userId, titleFrom(message))).id;
+    return engine.copilot.prepare({ userId, sessionId: id, message });
   }
 
   route(chatRoute, async (c) => {
     const userId = c.get("user").userId;
     const { message, session_id } = c.req.valid("json");
-    const sessionId = await sessionFor(userId, session_id, message);
-    const reply = await engine.copilot.reply({ userId, sessionId, message, logger: c.get("logger") });
+    const turn = await prepareTurn(userId, session_id, message);
+    const reply = await engine.copilot.reply(turn, { logger: c.get("logger") });
     return c.json(
       {
         response: reply.text,
-        session_id: sessionId,
+        session_id: turn.sessionId,
         user_id: userId,
         timestamp: new Date().toISOString(),
         tool_used: null,
@@ -48,13 +51,8 @@ export function registerChat(app: App, engine: ChatDeps): void {
   route(chatStreamRoute, async (c) => {
     const userId = c.get("user").userId;
     const { message, session_id } = c.req.valid("json");
-    const sessionId = await sessionFor(userId, session_id, message);
-    c.header("X-Session-Id", sessionId);
-    return streamCopilotReply(
-      c,
-      { copilot: engine.copilot, logger: c.get("logger") },
-      { userId, sessionId, message },
-      "generic",
-    );
+    const turn = await prepareTurn(userId, session_id, message);
+    c.header("X-Session-Id", turn.sessionId);
+    return streamCopilotReply(c, { copilot: engine.copilot, logger: c.get("logger") }, turn, "generic");
   });
 }

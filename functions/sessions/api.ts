@@ -80,41 +80,27 @@ export function registerSessionRecords(
 }
 
 /** The chat stream routes: the copilot's streamed reply in a session (the streaming function). */
-export function registerSessionChat(
-  app: App,
-  engine: Pick<SessionsDeps, "verifyToken" | "sessions" | "copilot">,
-): void {
+export function registerSessionChat(app: App, engine: Pick<SessionsDeps, "verifyToken" | "copilot">): void {
   const route = routeRegistrar(app, sessionsRoutes, engine.verifyToken);
-  const { sessions } = engine;
 
   route(postChatStreamRoute, async (c) => {
     const userId = c.get("user").userId;
     const { id } = c.req.valid("param");
-    // Ownership is checked before the stream starts, so a foreign session is a plain JSON 404.
-    await sessions.get(userId, id);
     const { message, use_rag, source_ids } = c.req.valid("json");
     // Grounding is on unless the client turns it off; a session without documents finds nothing.
     const scope = { userId, sessionId: id, ...(source_ids?.length ? { sourceIds: source_ids } : {}) };
     const rag = use_rag === false ? {} : { rag: { scope, topK: CHAT_TOP_K } };
-    return streamCopilotReply(
-      c,
-      { copilot: engine.copilot, logger: c.get("logger") },
-      { userId, sessionId: id, message, ...rag },
-      "session",
-    );
+    // Ownership is checked before the stream starts, so a foreign session is a plain JSON 404.
+    const turn = await engine.copilot.prepare({ userId, sessionId: id, message, ...rag });
+    return streamCopilotReply(c, { copilot: engine.copilot, logger: c.get("logger") }, turn, "session");
   });
 
   route(getChatStreamRoute, async (c) => {
     const userId = c.get("user").userId;
     const { id } = c.req.valid("param");
-    await sessions.get(userId, id);
     const { message, use_rag } = c.req.valid("query");
     const rag = use_rag === false ? {} : { rag: { scope: { userId, sessionId: id }, topK: CHAT_TOP_K } };
-    return streamCopilotReply(
-      c,
-      { copilot: engine.copilot, logger: c.get("logger") },
-      { userId, sessionId: id, message, ...rag },
-      "session",
-    );
+    const turn = await engine.copilot.prepare({ userId, sessionId: id, message, ...rag });
+    return streamCopilotReply(c, { copilot: engine.copilot, logger: c.get("logger") }, turn, "session");
   });
 }

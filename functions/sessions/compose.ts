@@ -29,8 +29,8 @@ export async function composeSessionChat(
   clients: ModelClients,
 ): Promise<App> {
   const core = await lambdaCore(config, adapters.openStore);
-  const { sessions, copilot } = await lambdaCopilot(core, adapters.openBlobs, clients);
+  const { copilot } = await lambdaCopilot(core, adapters.openBlobs, clients);
   const app = createFeatureApp(core);
-  registerSessionChat(app, { verifyToken: core.verifyToken, sessions, copilot });
+  registerSessionChat(app, { verifyToken: core.verifyToken, copilot });
   return app;
 }

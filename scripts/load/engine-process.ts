@@ -5,9 +5,24 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startLocalRuntime } from "#infra/local/runtime.ts";
 import { loadConfig } from "#shared/config/config.ts";
+import { localAdapters } from "#shared/engine/local-adapters.ts";
+import type { EngineOverrides } from "#shared/engine.ts";
+import { timedStore } from "#test/support/timed-store.ts";
+
+/**
+ * Harness only (bench:chat's store-latency figure): every store operation of this engine takes at
+ * least this many milliseconds, as a round trip to MongoDB would. Not an engine setting.
+ */
+const STORE_LATENCY_VARIABLE = "LOAD_STORE_LATENCY_MS";
 
 async function main(): Promise<void> {
-  const runtime = await startLocalRuntime(loadConfig(process.env));
+  const config = loadConfig(process.env);
+  const latencyMs = Number(process.env[STORE_LATENCY_VARIABLE] ?? 0);
+  const overrides: EngineOverrides =
+    latencyMs > 0
+      ? { store: timedStore(await localAdapters.openStore(config), latencyMs, { record: false }).store }
+      : {};
+  const runtime = await startLocalRuntime(config, overrides);
   process.stdout.write(
     `${JSON.stringify({ ready: true, url: runtime.url, store: runtime.engine.store.kind, model: runtime.engine.model.info.kind })}\n`,
   );

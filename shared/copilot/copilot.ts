@@ -1,7 +1,7 @@
 // The study copilot's conversation loop: store the student's message, send the recent history to
 // the chat model, forward tokens as they arrive, store the answer. Transport-free: the session
 // stream, the generic stream and /ai/chat all drive it.
-import type { Citation, SessionStore } from "../conversations/session-store.ts";
+import type { Citation, HistoryTurn, OwnedSession, SessionStore } from "../conversations/session-store.ts";
 import { AppError } from "../http/errors.ts";
 import type { ChatChunk, ChatModel, ChatTurn, TokenUsage } from "../llm/chat-model.ts";
 import { buildChatMessages, STUDY_COPILOT_SYSTEM_PROMPT } from "../llm/prompts.ts";
@@ -11,7 +11,7 @@ import type { EngineMetrics } from "../observability/metrics.ts";
 import { extractiveAnswer } from "../rag/extractive.ts";
 import { groundedQuestion, groundedSystemPrompt } from "../rag/grounding.ts";
 import type { RetrievalScope, RetrievedPassage, Retriever } from "../rag/retrieve.ts";
-import { type ArtifactDeps, detectArtifact, produceArtifact } from "./artifacts.ts";
+import { type ArtifactDeps, type ArtifactKind, detectArtifact, produceArtifact } from "./artifacts.ts";
 
 export interface CopilotDeps {
   sessions: SessionStore;
@@ -24,14 +24,32 @@ export interface CopilotDeps {
   artifacts?: ArtifactDeps;
 }
 
-export interface ReplyRequest {
+/** What a turn is about: the student, the session, the message and the material to ground it in. */
+export interface TurnRequest {
   userId: string;
   sessionId: string;
   message: string;
-  /** The request's logger (with its request id); the engine's logger otherwise. */
-  logger?: LogSink;
   /** Ground the answer in the student's material within this scope. */
   rag?: { scope: RetrievalScope; topK: number };
+}
+
+/**
+ * A turn whose session is verified as the student's, with its history read and its passages being
+ * retrieved (see `prepare`).
+ */
+export interface PreparedTurn extends TurnRequest {
+  readonly session: OwnedSession;
+  readonly history: HistoryTurn[];
+  /** The study artifact the message asks for, if any (then nothing is retrieved for it). */
+  readonly artifact: ArtifactKind | undefined;
+  /** The passages for the message: retrieval started with the session read and `reply` awaits it. */
+  readonly passages: Promise<RetrievedPassage[]>;
+}
+
+/** How a reply reaches its caller. */
+export interface ReplyHooks {
+  /** The request's logger (with its request id); the engine's logger otherwise. */
+  logger?: LogSink;
   /** Called with each token as the model produces it. */
   onToken?: (token: string) => Promise<void> | void;
   /** Called once, before any token, when the offline engine answers because the model is unavailable. */
@@ -115,8 +133,9 @@ export type Copilot = ReturnType<typeof createCopilot>;
 /** An artifact reply: produced whole by the study-tool generators, then streamed and stored like any answer. */
 async function replyWithArtifact(
   artifacts: ArtifactDeps,
-  kind: NonNullable<ReturnType<typeof detectArtifact>>,
-  request: ReplyRequest,
+  kind: ArtifactKind,
+  request: TurnRequest,
+  hooks: ReplyHooks,
   logger: LogSink,
 ): Promise<Reply> {
   const started = performance.now();
@@ -133,9 +152,9 @@ async function replyWithArtifact(
   const timeToFirstTokenMs = performance.now() - started;
   let clientGone = false;
   for await (const chunk of wordsOf(produced.text)) {
-    if (!request.onToken || clientGone) break;
+    if (!hooks.onToken || clientGone) break;
     try {
-      await request.onToken(chunk.text);
+      await hooks.onToken(chunk.text);
     } catch {
       clientGone = true;
     }
@@ -147,66 +166,87 @@ async function replyWithArtifact(
 export function createCopilot(deps: CopilotDeps) {
   return {
     /**
-     * Answers one message in a session. The reply is generated to the end even if the client went
-     * away (`onToken` errors are ignored), so the stored conversation is complete on reload.
+     * Everything a reply reads before the model is called, at once: the session (verified as the
+     * student's: NotFoundError otherwise, before any response starts), its recent history and the
+     * retrieval of passages for the message. With MongoDB each is a round trip, so reading them
+     * concurrently shortens the time to the first token by as many round trips as it saves.
+     * Retrieval only searches the student's own documents; for a session that is not theirs it finds
+     * nothing and its result is dropped. Its failure fails the reply, not this call.
      */
-    async reply(request: ReplyRequest): Promise<Reply> {
-      const logger = request.logger ?? deps.logger;
-      const history = await deps.sessions.history(request.userId, request.sessionId, HISTORY_WINDOW_MESSAGES);
+    async prepare(request: TurnRequest): Promise<PreparedTurn> {
+      const artifact = deps.artifacts ? detectArtifact(request.message) : undefined;
+      const passages =
+        request.rag && !artifact
+          ? deps.retriever
+              .retrieve(request.rag.scope, request.message, request.rag.topK, {
+                relevantOnly: { minCosine: MIN_CHAT_PASSAGE_SCORE },
+              })
+              .then((result) => result.passages)
+          : Promise.resolve([]);
+      // Awaited by `reply`; this only keeps a rejection from being reported as unhandled meanwhile.
+      passages.catch(() => undefined);
+      const { session, history } = await deps.sessions.conversation(
+        request.userId,
+        request.sessionId,
+        HISTORY_WINDOW_MESSAGES,
+      );
+      return { ...request, session, history, artifact, passages };
+    },
+
+    /**
+     * Answers one prepared turn. The reply is generated to the end even if the client went away
+     * (`onToken` errors are ignored), so the stored conversation is complete on reload.
+     */
+    async reply(turn: PreparedTurn, hooks: ReplyHooks = {}): Promise<Reply> {
+      const logger = hooks.logger ?? deps.logger;
+      const store = (message: Parameters<SessionStore["append"]>[2]) =>
+        deps.sessions.append(turn.userId, turn.sessionId, message, turn.session);
       // The student's message is stored while the model call starts: its write (and flush to disk)
       // overlaps the model's first-token delay instead of preceding it. No token reaches the client
       // before the message is stored, and a failed store fails the reply.
-      const userMessageStored = deps.sessions.append(request.userId, request.sessionId, {
-        role: "user",
-        content: request.message,
-      });
+      const userMessageStored = store({ role: "user", content: turn.message });
       // Awaited below; this only keeps a rejection from being reported as unhandled meanwhile.
       userMessageStored.catch(() => undefined);
-      const artifact = deps.artifacts ? detectArtifact(request.message) : undefined;
-      if (deps.artifacts && artifact) {
+      if (deps.artifacts && turn.artifact) {
         await userMessageStored;
-        const reply = await replyWithArtifact(deps.artifacts, artifact, request, logger);
-        await deps.sessions.append(request.userId, request.sessionId, {
-          role: "assistant",
-          content: reply.text,
-          citations: reply.citations,
-        });
+        const reply = await replyWithArtifact(deps.artifacts, turn.artifact, turn, hooks, logger);
+        await store({ role: "assistant", content: reply.text, citations: reply.citations });
         return reply;
       }
-      const turns: ChatTurn[] = history
+      const turns: ChatTurn[] = turn.history
         .filter((message) => message.role !== "system" && message.content.trim() !== "")
         .map((message) => ({ role: message.role, content: message.content }));
-      const passages = request.rag
-        ? (
-            await deps.retriever.retrieve(request.rag.scope, request.message, request.rag.topK, {
-              relevantOnly: { minCosine: MIN_CHAT_PASSAGE_SCORE },
-            })
-          ).passages
-        : [];
+      let passages: RetrievedPassage[];
+      try {
+        passages = await turn.passages;
+      } catch (error) {
+        await userMessageStored;
+        throw error;
+      }
       const citations = toCitations(passages);
       const messages = buildChatMessages({
         systemPrompt:
           passages.length > 0 ? groundedSystemPrompt(STUDY_COPILOT_SYSTEM_PROMPT) : STUDY_COPILOT_SYSTEM_PROMPT,
         history: turns,
-        userMessage: passages.length > 0 ? groundedQuestion(request.message, passages) : request.message,
+        userMessage: passages.length > 0 ? groundedQuestion(turn.message, passages) : turn.message,
         historyTokenBudget: deps.historyTokenBudget,
       });
       // Offline, an answer from the material beats the "no model" notice.
       const degraded: { notice?: DegradedNotice } = {};
       const source =
         deps.model.info.kind === "offline" && passages.length > 0
-          ? wordsOf(extractiveAnswer(request.message, passages))
+          ? wordsOf(extractiveAnswer(turn.message, passages))
           : announcingFallback(
               deps.model.stream({ messages }),
               async (notice) => {
                 degraded.notice = notice;
                 try {
-                  await request.onNotice?.(notice);
+                  await hooks.onNotice?.(notice);
                 } catch {
                   // The client went away; the answer is still generated and stored.
                 }
               },
-              passages.length > 0 ? () => wordsOf(extractiveAnswer(request.message, passages)) : undefined,
+              passages.length > 0 ? () => wordsOf(extractiveAnswer(turn.message, passages)) : undefined,
             );
 
       const started = performance.now();
@@ -223,9 +263,9 @@ export function createCopilot(deps: CopilotDeps) {
             timeToFirstTokenMs = performance.now() - started;
           }
           text += chunk.text;
-          if (request.onToken && !clientGone) {
+          if (hooks.onToken && !clientGone) {
             try {
-              await request.onToken(chunk.text);
+              await hooks.onToken(chunk.text);
             } catch {
               clientGone = true;
             }
@@ -236,17 +276,12 @@ export function createCopilot(deps: CopilotDeps) {
         await userMessageStored;
         deps.metrics.record("ModelErrors", 1);
         logger.warn("generation failed", {
-          session_id: request.sessionId,
+          session_id: turn.sessionId,
           streamed_chars: text.length,
           error: error instanceof Error ? error.name : "unknown",
         });
         if (text.trim() === "") throw new GenerationFailedError(publicMessage(error));
-        await deps.sessions.append(request.userId, request.sessionId, {
-          role: "assistant",
-          content: text,
-          citations,
-          incomplete: true,
-        });
+        await store({ role: "assistant", content: text, citations, incomplete: true });
         return {
           text,
           incomplete: true,
@@ -260,7 +295,7 @@ export function createCopilot(deps: CopilotDeps) {
       }
       await userMessageStored;
       if (text.trim() !== "") {
-        await deps.sessions.append(request.userId, request.sessionId, { role: "assistant", content: text, citations });
+        await store({ role: "assistant", content: text, citations });
       }
       if (timeToFirstTokenMs !== undefined) deps.metrics.record("TimeToFirstToken", timeToFirstTokenMs);
       if (usage) {

@@ -3,21 +3,24 @@ import type { Context } from "hono";
 import { type SseFraming, sseResponse } from "../http/sse.ts";
 import type { DegradedNotice } from "../llm/resilient.ts";
 import type { LogSink } from "../observability/logger.ts";
-import { type Copilot, GenerationFailedError, type ReplyRequest } from "./copilot.ts";
+import { type Copilot, GenerationFailedError, type PreparedTurn } from "./copilot.ts";
 
-/** Streams a copilot reply: tokens as they arrive, then citations (session framing), then `done`. */
+/**
+ * Streams the copilot's reply to a prepared turn (`copilot.prepare`, awaited by the route, so that a
+ * session that is not the caller's is a plain JSON 404): tokens as they arrive, then citations
+ * (session framing), then `done`.
+ */
 export function streamCopilotReply(
   c: Context,
   deps: { copilot: Copilot; logger: LogSink },
-  request: Pick<ReplyRequest, "userId" | "sessionId" | "message" | "rag">,
+  turn: PreparedTurn,
   framing: SseFraming,
 ): Response {
   return sseResponse(
     c,
     framing,
     async (writer) => {
-      const reply = await deps.copilot.reply({
-        ...request,
+      const reply = await deps.copilot.reply(turn, {
         logger: deps.logger,
         onToken: (token) => writer.token(token),
         // Session framing only (the notebook page): the old engine's generic-stream clients may not skip unknown events.
@@ -32,7 +35,7 @@ export function streamCopilotReply(
       if (framing === "session") await writer.event("citations", JSON.stringify(reply.citations));
       await writer.done();
       deps.logger.info("reply streamed", {
-        session_id: request.sessionId,
+        session_id: turn.sessionId,
         chars: reply.text.length,
         incomplete: reply.incomplete,
         degraded: reply.degraded !== undefined,

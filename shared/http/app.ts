@@ -7,7 +7,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { type AuthenticatedUser, bearerToken, InvalidTokenError, type TokenVerifier } from "../auth/jwt.ts";
-import { type RateLimiter, rateLimitMiddleware } from "../limits/rate-limit.ts";
+import { type RateLimiter, type RateLimitGate, rateLimitGate } from "../limits/rate-limit.ts";
 import { classifyRoute } from "../limits/route-classes.ts";
 import { type Logger, type LogSink, requestLogger } from "../observability/logger.ts";
 import type { EngineMetrics } from "../observability/metrics.ts";
@@ -30,8 +30,13 @@ export interface AppVariables {
   logger: LogSink;
   /** Told how an event stream of this request ended (see sseResponse). */
   streamObserver?: StreamObserver;
-  /** Per-user rate limit, run by `requireAccess` right after it authenticates the user. */
-  rateLimit?: MiddlewareHandler<AppEnv>;
+  /** Per-user rate limit, counted by `requireAccess` right after it authenticates the user. */
+  rateLimit?: RateLimitGate;
+  /**
+   * This request's rate limit is counted already: the usage gate of an AI route counts it while it
+   * checks the quota (shared/usage/middleware.ts), and `requireAccess` does not count it again.
+   */
+  rateLimitCounted?: boolean;
 }
 
 export type AppEnv = { Variables: AppVariables };
@@ -112,7 +117,7 @@ export function createApp(options: HttpOptions): App {
   // Routes compose `requireAccess` themselves; the limiter reaches it through the context, so that no
   // feature has to pass it along.
   if (options.rateLimiter) {
-    const rateLimit = rateLimitMiddleware(options.rateLimiter, classifyRoute, {
+    const rateLimit = rateLimitGate(options.rateLimiter, classifyRoute, {
       onLimited: () => options.metrics.record("RateLimited", 1),
       onError: (error) => options.logger.warn("rate limiter unavailable", { error: error as Error }),
     });
@@ -203,6 +208,7 @@ export function requireAccess(access: RouteAccess, verifyToken: TokenVerifier): 
     if (access === "admin" && !user.isAdmin) throw new ForbiddenError("Admin access required");
     c.set("user", user);
     const rateLimit = c.get("rateLimit");
-    return rateLimit ? rateLimit(c, next) : next();
+    if (rateLimit && !c.get("rateLimitCounted")) await rateLimit(c, user.userId);
+    return next();
   };
 }

@@ -12,8 +12,7 @@
 // - Counters expire through a TTL index two windows after their window starts.
 // - If the store cannot be reached, the request is let through: the limiter protects the model
 //   and the workers from one student, it must not turn a store hiccup into 429s for everyone.
-import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../http/app.ts";
+import type { Context } from "hono";
 import { QuotaExceededError } from "../http/errors.ts";
 import type { DocumentStore, StoredDocument } from "../store/store.ts";
 import type { RouteClass } from "./route-classes.ts";
@@ -129,26 +128,26 @@ export interface RateLimitHooks {
   onError?: (error: unknown) => void;
 }
 
+/** Counts one request of the user in its route class; throws 429 when over the limit. */
+export type RateLimitGate = (c: Context, userId: string) => Promise<void>;
+
 /**
- * Middleware that counts the authenticated user's request in its route class and answers 429
- * `{detail}` with Retry-After when over the limit. It must run after authentication (it needs the
- * user); requests without a user pass untouched.
+ * Counts the authenticated user's request in its route class and refuses it with 429 `{detail}` and
+ * Retry-After when over the limit. A store failure lets the request through (`onError`).
  */
-export function rateLimitMiddleware(
+export function rateLimitGate(
   limiter: RateLimiter,
   classify: (method: string, path: string) => RouteClass,
   hooks: RateLimitHooks = {},
-): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const user = c.get("user") as AppEnv["Variables"]["user"] | undefined;
-    if (user === undefined) return next();
+): RateLimitGate {
+  return async (c, userId) => {
     const routeClass = classify(c.req.method, c.req.path);
     let decision: RateLimitDecision;
     try {
-      decision = await limiter.check(user.userId, routeClass);
+      decision = await limiter.check(userId, routeClass);
     } catch (error) {
       hooks.onError?.(error);
-      return next();
+      return;
     }
     if (!decision.allowed) {
       hooks.onLimited?.(routeClass);
@@ -157,6 +156,5 @@ export function rateLimitMiddleware(
         decision.retryAfterSeconds,
       );
     }
-    return next();
   };
 }

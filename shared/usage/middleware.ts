@@ -86,12 +86,35 @@ export function usageMiddleware(deps: UsageGateDeps): MiddlewareHandler<AppEnv> 
     return deps.ledger.reserve(user.userId, date, Math.ceil(expected));
   }
 
+  /**
+   * The quota check and the rate limit (which `requireAccess` would count next) together: with
+   * MongoDB each is a round trip to the store, and the route waits for one instead of two. If either
+   * refuses the request, the other's count or reservation is given back or harmless: a rate-limit
+   * count stands (the request was made), a quota reservation is released.
+   */
+  async function admit(c: AppContext, user: AuthenticatedUser): Promise<(() => void) | undefined> {
+    const rateLimit = c.get("rateLimit");
+    const quota = enforceQuota(user, now());
+    if (!rateLimit) return quota;
+    try {
+      const [release] = await Promise.all([quota, rateLimit(c, user.userId)]);
+      c.set("rateLimitCounted", true);
+      return release;
+    } catch (error) {
+      quota.then(
+        (release) => release?.(),
+        () => undefined,
+      );
+      throw error;
+    }
+  }
+
   return async (c, next) => {
     const operation = classifyAiOperation(c.req.method, c.req.path);
     if (!operation) return next();
     const user = await callerOf(c, deps.verifyToken);
     if (!user) return next();
-    const release = (await enforceQuota(user, now())) ?? (() => undefined);
+    const release = (await admit(c, user)) ?? (() => undefined);
 
     const meter = new UsageMeter();
     const started = performance.now();

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { signDevToken } from "#infra/local/dev-secret.ts";
 import { type LocalRuntime, startLocalRuntime } from "#infra/local/runtime.ts";
 import { loadConfig } from "#shared/config/config.ts";
+import type { EngineOverrides } from "#shared/engine.ts";
 
 export const TEST_SECRET = "integration-test-secret-0123456789abcdef";
 
@@ -19,8 +20,15 @@ export interface TestEngine {
   cleanup(): Promise<void>;
 }
 
-/** Starts the engine; `env` adds or overrides variables (e.g. LLM_BASE_URL of a stub model). */
-export async function startTestEngine(env: Record<string, string> = {}, dataDir?: string): Promise<TestEngine> {
+/**
+ * Starts the engine; `env` adds or overrides variables (e.g. LLM_BASE_URL of a stub model) and
+ * `overrides` replaces engine parts (e.g. a store that records its operations).
+ */
+export async function startTestEngine(
+  env: Record<string, string> = {},
+  dataDir?: string,
+  overrides: EngineOverrides = {},
+): Promise<TestEngine> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), "collabry-it-")));
   const config = loadConfig({
     PORT: "0",
@@ -35,7 +43,7 @@ export async function startTestEngine(env: Record<string, string> = {}, dataDir?
     RATE_LIMIT_READ_PER_MINUTE: "0",
     ...env,
   });
-  const runtime = await startLocalRuntime(config);
+  const runtime = await startLocalRuntime(config, overrides);
   return {
     runtime,
     url: runtime.url,

@@ -37,6 +37,8 @@ export interface StubLlmRequest {
   closedByClient: boolean;
   /** When the stub wrote the last byte of its answer (Date.now()), if it did. */
   finishedAt: number | undefined;
+  /** When the request arrived (performance.now() of this process: the tests run the engine in it too). */
+  receivedAt: number;
 }
 
 export interface StubLlm {
@@ -87,6 +89,7 @@ export async function startStubLlm(options?: {
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = performance.now();
     const path = new URL(req.url ?? "/", "http://stub").pathname;
     const raw = await readBody(req);
     const record: StubLlmRequest = {
@@ -97,6 +100,7 @@ export async function startStubLlm(options?: {
       tokensWritten: 0,
       closedByClient: false,
       finishedAt: undefined,
+      receivedAt,
     };
     requests.push(record);
     res.on("close", () => {

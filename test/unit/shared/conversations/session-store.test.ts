@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSessionStore, MESSAGES } from "#shared/conversations/session-store.ts";
 import { NotFoundError } from "#shared/http/errors.ts";
 import { openEmbeddedStore } from "#shared/store/embedded.ts";
+import { sequentialRoundTrips, timedStore } from "#test/support/timed-store.ts";
 
 let baseDir: string;
 
@@ -56,8 +57,8 @@ describe("session store on the embedded store", () => {
     }
 
     // Act
-    const turns = await sessions.history("u1", session.id, 3);
-    const all = await sessions.history("u1", session.id, 60);
+    const turns = (await sessions.conversation("u1", session.id, 3)).history;
+    const all = (await sessions.conversation("u1", session.id, 60)).history;
 
     // Assess
     expect(turns).toEqual([
@@ -83,7 +84,7 @@ describe("session store on the embedded store", () => {
     });
 
     // Act
-    const turns = await sessions.history("u1", session.id, 60);
+    const turns = (await sessions.conversation("u1", session.id, 60)).history;
 
     // Assess
     expect(turns).toEqual([{ role: "assistant", content: "An answer stored by the original engine." }]);
@@ -98,10 +99,71 @@ describe("session store on the embedded store", () => {
     await sessions.append("u1", session.id, { role: "user", content: "my question" });
 
     // Act
-    const act = sessions.history("u2", session.id, 60);
+    const act = sessions.conversation("u2", session.id, 60);
 
     // Assess
     await expect(act).rejects.toBeInstanceOf(NotFoundError);
+    await store.close();
+  });
+
+  it("reads the session and its history together, and stores a verified session's messages without reading it again", async () => {
+    // Prepare
+    const inner = await openEmbeddedStore({ dir: join(baseDir, "verified") });
+    const timed = timedStore(inner, 5);
+    const sessions = createSessionStore(timed.store, { maxSessionsPerUser: 10 });
+    const session = await sessions.create("u1", "Cells");
+    const from = performance.now();
+
+    // Act
+    const { session: owned, history } = await sessions.conversation("u1", session.id, 60);
+    await sessions.append("u1", session.id, { role: "user", content: "What is a ribosome?" }, owned);
+    await sessions.append("u1", session.id, { role: "assistant", content: "It builds proteins." }, owned);
+
+    // Assess
+    expect(history).toEqual([]);
+    expect(sequentialRoundTrips(timed.operations, from, performance.now())).toEqual([
+      ["chat_messages.find", "chat_sessions.findOne"],
+      ["chat_messages.insertOne", "chat_sessions.updateOne"],
+      ["chat_messages.insertOne", "chat_sessions.updateOne"],
+    ]);
+    expect(await sessions.get("u1", session.id)).toMatchObject({
+      message_count: 2,
+      last_message: "It builds proteins.",
+    });
+    await inner.close();
+  });
+
+  it("takes a message back when its verified session was deleted meanwhile, and fails as not found", async () => {
+    // Prepare
+    const store = await openEmbeddedStore({ dir: join(baseDir, "deleted-meanwhile") });
+    const sessions = createSessionStore(store, { maxSessionsPerUser: 10 });
+    const session = await sessions.create("u1", "Short-lived");
+    const { session: owned } = await sessions.conversation("u1", session.id, 60);
+    await sessions.remove("u1", session.id);
+
+    // Act
+    const act = sessions.append("u1", session.id, { role: "assistant", content: "Too late." }, owned);
+
+    // Assess
+    await expect(act).rejects.toBeInstanceOf(NotFoundError);
+    expect(await store.collection(MESSAGES).countDocuments({ session_id: session.id })).toBe(0);
+    await store.close();
+  });
+
+  it("reads the session again when the verified session given is another one", async () => {
+    // Prepare
+    const store = await openEmbeddedStore({ dir: join(baseDir, "other-owned") });
+    const sessions = createSessionStore(store, { maxSessionsPerUser: 10 });
+    const mine = await sessions.create("u2", "Mine");
+    const theirs = await sessions.create("u1", "Theirs");
+    const { session: owned } = await sessions.conversation("u2", mine.id, 60);
+
+    // Act
+    const act = sessions.append("u2", theirs.id, { role: "user", content: "injected" }, owned);
+
+    // Assess
+    await expect(act).rejects.toBeInstanceOf(NotFoundError);
+    expect(await store.collection(MESSAGES).countDocuments({ session_id: theirs.id })).toBe(0);
     await store.close();
   });
 });

@@ -291,6 +291,11 @@ describe.each(PLACEMENTS)("OpenAI-compatible chat model, %s", (_placement, creat
       maxRetries: 0,
     });
     const received: string[] = [];
+    // One answer first, so that the 100 ms deadline measures the stub's silence, not the first
+    // request's connection and code warm-up on a busy machine.
+    for await (const _ of model.stream({ messages: question })) {
+      // drained
+    }
 
     // Act
     for await (const chunk of model.stream({ messages: question })) {

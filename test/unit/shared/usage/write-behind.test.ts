@@ -3,8 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { AppEnv } from "#shared/http/app.ts";
+import { type AppEnv, requireAccess } from "#shared/http/app.ts";
 import { toErrorResponse } from "#shared/http/errors.ts";
+import { createRateLimiter, rateLimitGate } from "#shared/limits/rate-limit.ts";
+import { classifyRoute } from "#shared/limits/route-classes.ts";
 import { createLogger } from "#shared/observability/logger.ts";
 import { openEmbeddedStore } from "#shared/store/embedded.ts";
 import { newObjectId } from "#shared/store/ids.ts";
@@ -180,6 +182,47 @@ describe("quota reservation", () => {
 
     // Assess: the first passes on 700 used; the second sees 700 + its 700-token reservation
     expect(statuses).toEqual([200, 429, 429, 429, 429]);
+    expect(ledger.reservedTokens("alice", DAY)).toBe(0);
+    await ledger.close();
+  });
+
+  it("counts the rate limit once, together with the quota check, and gives the reservation back when it refuses", async () => {
+    // Prepare: a limit of 2 chats a minute; the quota has room
+    const ledger = createUsageLedger(store, { now: () => at, flushIntervalMs: 50, logger: silentLogger() });
+    const verifyToken = async () => ({ userId: "alice", tier: "free" as const, isAdmin: false, role: "student" });
+    const limiter = createRateLimiter(store, {
+      limits: { chat: 2, generate: 0, upload: 0, read: 0 },
+      now: () => at.getTime(),
+    });
+    const app = new Hono<AppEnv>();
+    app.use("*", (c, next) => {
+      c.set("rateLimit", rateLimitGate(limiter, classifyRoute));
+      return next();
+    });
+    app.use(
+      "*",
+      usageMiddleware({
+        ledger,
+        limits: { free: 1_000, basic: 0, pro: 0, enterprise: 0 },
+        verifyToken,
+        logger: silentLogger(),
+      }),
+    );
+    app.post("/ai/chat", requireAccess("user", verifyToken), (c) => c.json({ response: "ok" }, 200));
+    app.onError((error, c) => {
+      const response = toErrorResponse(error, "test");
+      return c.json(response.body, response.status as 429);
+    });
+
+    // Act
+    const statuses: number[] = [];
+    for (let index = 0; index < 3; index += 1) {
+      statuses.push((await app.request("/ai/chat", { method: "POST", headers: { authorization: "Bearer t" } })).status);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+
+    // Assess
+    expect(statuses).toEqual([200, 200, 429]);
     expect(ledger.reservedTokens("alice", DAY)).toBe(0);
     await ledger.close();
   });
