@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSessionStore, MESSAGES } from "#shared/conversations/session-store.ts";
+import { createSessionStore, MESSAGES, SESSIONS } from "#shared/conversations/session-store.ts";
 import { NotFoundError } from "#shared/http/errors.ts";
 import { openEmbeddedStore } from "#shared/store/embedded.ts";
 import { sequentialRoundTrips, timedStore } from "#test/support/timed-store.ts";
@@ -164,6 +164,40 @@ describe("session store on the embedded store", () => {
     // Assess
     await expect(act).rejects.toBeInstanceOf(NotFoundError);
     expect(await store.collection(MESSAGES).countDocuments({ session_id: theirs.id })).toBe(0);
+    await store.close();
+  });
+
+  it("starts the counter of a session of the original engine from its real count when a verified session gets messages", async () => {
+    // Prepare: a session and two messages as the original engine stored them, without a counter
+    const store = await openEmbeddedStore({ dir: join(baseDir, "legacy-counter") });
+    const sessions = createSessionStore(store, { maxSessionsPerUser: 10 });
+    const sessionId = "65a1f0c2e4b0a1b2c3d4e500";
+    await store.collection(SESSIONS).insertOne({
+      _id: sessionId,
+      user_id: "u1",
+      title: "Old notes",
+      created_at: new Date("2025-01-01T00:00:00Z"),
+      updated_at: new Date("2025-01-01T00:00:00Z"),
+    });
+    for (const [index, sender] of ["user", "ai"].entries()) {
+      await store.collection(MESSAGES).insertOne({
+        _id: `65a1f0c2e4b0a1b2c3d4e50${index + 1}`,
+        session_id: sessionId,
+        sender,
+        text: `old ${index}`,
+        timestamp: new Date(`2025-01-01T00:0${index + 1}:00Z`),
+      });
+    }
+
+    // Act
+    const { session: owned, history } = await sessions.conversation("u1", sessionId, 60);
+    await sessions.append("u1", sessionId, { role: "user", content: "new question" }, owned);
+    await sessions.append("u1", sessionId, { role: "assistant", content: "new answer" }, owned);
+
+    // Assess
+    expect(owned.counted).toBe(false);
+    expect(history.map((turn) => turn.role)).toEqual(["user", "assistant"]);
+    expect(await sessions.get("u1", sessionId)).toMatchObject({ message_count: 4, last_message: "new answer" });
     await store.close();
   });
 });
