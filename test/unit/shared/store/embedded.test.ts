@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEmbeddedStore } from "#shared/store/embedded.ts";
+import type { Filter, Sort } from "#shared/store/store.ts";
 import { runNodeChild } from "#test/support/node-child.ts";
 import { describeDocumentStoreContract } from "./contract.ts";
 
@@ -682,6 +683,88 @@ await store.close();
     expect(topLevel).toEqual({ _id: "s1", title: "T", meta: { a: 99, b: 2 } });
     expect(dotted).toEqual([{ _id: "s1", meta: { a: 1 }, parts: [{ y: 2 }] }]);
     expect(again).toEqual({ _id: "s1", meta: { a: 1, b: 2 } });
+    await store.close();
+  });
+
+  it("answers sorted reads with a limit from kept orders exactly as sorting everything would, through inserts, updates and deletes", async () => {
+    // Prepare: messages of three sessions, with tied, string, missing and equal timestamps
+    const store = await openEmbeddedStore({ dir: freshDir() });
+    const messages = store.collection("messages");
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return seed / 2_147_483_647;
+    };
+    const pick = <T>(values: T[]): T => values[Math.floor(random() * values.length)] as T;
+    const sessions = ["s1", "s2", "s3"];
+    const timestamp = () =>
+      pick([
+        new Date(Date.UTC(2026, 0, 1, 0, Math.floor(random() * 40))),
+        new Date(Date.UTC(2026, 0, 1, 0, 5)),
+        "2026-01-01T00:07:00Z",
+        undefined,
+      ]);
+    const reads: Array<{ filter: (session: string) => Filter; sort: Sort; limit: number; skip?: number }> = [
+      { filter: (session: string) => ({ session_id: session }), sort: { timestamp: -1, _id: -1 }, limit: 5 },
+      { filter: (session: string) => ({ session_id: session }), sort: { timestamp: 1 }, limit: 7, skip: 2 },
+      {
+        filter: (session: string) => ({
+          session_id: session,
+          timestamp: { $lt: new Date(Date.UTC(2026, 0, 1, 0, 20)) },
+        }),
+        sort: { timestamp: -1, _id: -1 },
+        limit: 4,
+      },
+    ];
+    const ids: string[] = [];
+    const mismatches: string[] = [];
+
+    // Act: 300 random changes, each followed by every read of every session
+    for (let step = 0; step < 300; step += 1) {
+      const roll = random();
+      if (roll < 0.55 || ids.length === 0) {
+        const id = `m${String(step).padStart(3, "0")}`;
+        ids.push(id);
+        const stamp = timestamp();
+        await messages.insertOne({
+          _id: id,
+          session_id: pick(sessions),
+          ...(stamp === undefined ? {} : { timestamp: stamp }),
+        });
+      } else if (roll < 0.7) {
+        await messages.updateOne({ _id: pick(ids) }, { $set: { content: `edit ${step}` } });
+      } else if (roll < 0.8) {
+        await messages.updateOne(
+          { _id: pick(ids) },
+          { $set: { timestamp: new Date(Date.UTC(2026, 0, 1, 1, step % 50)) } },
+        );
+      } else if (roll < 0.88) {
+        await messages.updateOne({ _id: pick(ids) }, { $set: { session_id: pick(sessions) } });
+      } else {
+        const id = pick(ids);
+        ids.splice(ids.indexOf(id), 1);
+        await messages.deleteOne({ _id: id });
+      }
+      for (const session of sessions) {
+        for (const read of reads) {
+          const filter = read.filter(session);
+          const limited = await messages.find(filter, { sort: read.sort, limit: read.limit, skip: read.skip ?? 0 });
+          const all = await messages.find(filter, { sort: read.sort });
+          const expected = all.slice(read.skip ?? 0, (read.skip ?? 0) + read.limit).map((doc) => doc._id);
+          const actual = limited.map((doc) => doc._id);
+          if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+            mismatches.push(`step ${step}, ${session}: ${actual.join(",")} instead of ${expected.join(",")}`);
+          }
+        }
+      }
+    }
+    // A message whose session_id is an array matches by element: the kept orders step aside.
+    await messages.insertOne({ _id: "zz-array", session_id: ["s1", "s2"], timestamp: new Date(Date.UTC(2030, 0, 1)) });
+    const newest = await messages.findOne({ session_id: "s1" }, { sort: { timestamp: -1, _id: -1 } });
+
+    // Assess
+    expect(mismatches).toEqual([]);
+    expect(newest?._id).toBe("zz-array");
     await store.close();
   });
 });
