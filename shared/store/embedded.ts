@@ -870,13 +870,20 @@ function maintainRuns(s: CollectionState, id: string, before: Doc | undefined, a
 
 /** Inserts `id` into the run after every document it does not sort before; false if a key cannot be compared. */
 function placeInRun(s: CollectionState, run: OrderedRun, id: string, doc: Doc): boolean {
-  // Upper bound, checked at the end first: new messages nearly always sort last (oldest first) or
-  // first (newest first).
+  // Upper bound, with the ends checked first: a new message nearly always sorts last (oldest
+  // first) or first (newest first).
   const last = run.ids.length > 0 ? s.docs.get(run.ids[run.ids.length - 1] as string) : undefined;
   const againstLast = last ? compareForRun(doc, last, run) : 1;
   if (againstLast === undefined) return false;
   if (againstLast >= 0) {
     run.ids.push(id);
+    return true;
+  }
+  const first = s.docs.get(run.ids[0] as string);
+  const againstFirst = first ? compareForRun(doc, first, run) : undefined;
+  if (againstFirst === undefined) return false;
+  if (againstFirst < 0) {
+    run.ids.unshift(id);
     return true;
   }
   let low = 0;

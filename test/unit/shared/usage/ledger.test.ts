@@ -13,6 +13,7 @@ import {
   USAGE_LOGS,
   type UsageEntry,
 } from "#shared/usage/ledger.ts";
+import { sequentialRoundTrips, timedStore } from "#test/support/timed-store.ts";
 
 let dir: string;
 let store: DocumentStore;
@@ -44,6 +45,28 @@ function entry(overrides: Partial<UsageEntry> = {}): UsageEntry {
 }
 
 describe("usage ledger", () => {
+  it("writes a request's log and its day together, one store round trip that the response waits for", async () => {
+    // Prepare
+    const timed = timedStore(store, 5);
+    const ledger = createUsageLedger(timed.store, { now: () => at });
+    const recorded = entry();
+    const from = performance.now();
+
+    // Act
+    await ledger.record(recorded);
+    await ledger.chargeLate({ id: recorded.id, userId: "alice", at }, { inputTokens: 0, outputTokens: 5 });
+
+    // Assess
+    expect(sequentialRoundTrips(timed.operations, from, performance.now())).toEqual([
+      ["daily_stats.updateOne", "usage_logs.insertOne"],
+      ["daily_stats.updateOne", "usage_logs.updateOne"],
+    ]);
+    expect(await store.collection(DAILY_STATS).findOne({ user_id: "alice" })).toMatchObject({
+      operations: 1,
+      tokens: 350,
+    });
+  });
+
   it("stores a usage log and adds the request to the user's day", async () => {
     // Prepare
     const ledger = createUsageLedger(store, { now: () => at });
