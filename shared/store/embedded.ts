@@ -790,20 +790,21 @@ function orderedRun(s: CollectionState, filter: Filter, sort: Sort): OrderedRun 
   const signature = fields.map((name, at) => `${name}:${directions[at]}`).join(",");
   const key = `${field}\u0000${value}`;
   const runs = s.runs.get(key) ?? [];
+  let run = runs.find((known) => known.signature === signature);
+  if (!run) {
+    const docs: Doc[] = [];
+    for (const id of index.byValue.get(value) ?? []) {
+      const doc = s.docs.get(id);
+      if (!doc) continue;
+      if (fields.some((name) => sortRank(doc[name]) === undefined)) return undefined;
+      docs.push(doc);
+    }
+    run = { signature, fields, directions, ids: sortDocs(docs, sort).map((doc) => String(doc._id)) };
+    runs.push(run);
+  }
   // Least recently read last to go: re-inserting moves the key to the end of the map's order.
   s.runs.delete(key);
   s.runs.set(key, runs);
-  const known = runs.find((run) => run.signature === signature);
-  if (known) return known;
-  const docs: Doc[] = [];
-  for (const id of index.byValue.get(value) ?? []) {
-    const doc = s.docs.get(id);
-    if (!doc) continue;
-    if (fields.some((name) => sortRank(doc[name]) === undefined)) return undefined;
-    docs.push(doc);
-  }
-  const run: OrderedRun = { signature, fields, directions, ids: sortDocs(docs, sort).map((doc) => String(doc._id)) };
-  runs.push(run);
   if (s.runs.size > MAX_ORDERED_RUN_KEYS) {
     const oldest = s.runs.keys().next().value;
     if (oldest !== undefined) s.runs.delete(oldest);

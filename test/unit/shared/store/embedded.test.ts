@@ -767,4 +767,31 @@ await store.close();
     expect(newest?._id).toBe("zz-array");
     await store.close();
   });
+
+  it("answers right from kept and dropped orders once more than 2,000 values of a field were read", async () => {
+    // Prepare: 2,050 sessions of two messages, each read newest first once
+    const store = await openEmbeddedStore({ dir: freshDir() });
+    const messages = store.collection("messages");
+    const newest = async (session: number) =>
+      (await messages.find({ session_id: `s${session}` }, { sort: { timestamp: -1, _id: -1 }, limit: 2 })).map(
+        (doc) => doc._id,
+      );
+    for (let session = 0; session < 2_050; session += 1) {
+      await Promise.all([
+        messages.insertOne({ _id: `s${session}-a`, session_id: `s${session}`, timestamp: new Date(1_000) }),
+        messages.insertOne({ _id: `s${session}-b`, session_id: `s${session}`, timestamp: new Date(2_000) }),
+      ]);
+      await newest(session);
+    }
+
+    // Act: the first sessions' orders were dropped; a new message goes to one of them and to a kept one
+    await messages.insertOne({ _id: "s0-c", session_id: "s0", timestamp: new Date(3_000) });
+    await messages.insertOne({ _id: "s2049-c", session_id: "s2049", timestamp: new Date(3_000) });
+
+    // Assess
+    expect(await newest(0)).toEqual(["s0-c", "s0-b"]);
+    expect(await newest(2_049)).toEqual(["s2049-c", "s2049-b"]);
+    expect(await newest(1_000)).toEqual(["s1000-b", "s1000-a"]);
+    await store.close();
+  });
 });
