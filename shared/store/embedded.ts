@@ -21,8 +21,9 @@
 //   well under a millisecond. A sorted read with a limit (a session's newest messages) keeps the
 //   order it sorted and places new documents into it, so the next read takes its few documents
 //   from the front: the history window of a 5,000-message session in ~30 µs instead of ~2.2 ms,
-//   and a chat turn's cost no longer grows with the length of its session. `PRAGMA data_version` tells us when another connection (another
-//   process on the same DATA_DIR) committed, and the cache is then reloaded.
+//   and a chat turn's cost no longer grows with the length of its session. `PRAGMA data_version`
+//   tells us when another connection (another process on the same DATA_DIR) committed, and the
+//   cache is then reloaded.
 // - The filters, sorts, projections and updates the engine makes (top-level equalities, ranges and
 //   `$in` over scalars, `$set`/`$inc` of scalars) are decided here; mingo decides the rest and is
 //   loaded only then: evaluating its 270 KB took 40–60 ms of every start.
@@ -90,8 +91,8 @@ type HashIndex = { byValue: Map<string, Set<string>>; other: Set<string> };
 /**
  * The documents holding one string value of a field (a session's messages), in the order of one
  * sort: built by the first sorted read with a limit, then kept in order as documents are inserted
- * (a new message is placed by binary search, nearly always at one end), so the next read takes its
- * `limit` documents from the front instead of sorting them all (see `orderedRun`).
+ * (a new message nearly always goes at one end, checked first; elsewhere by binary search), so the
+ * next read takes its `limit` documents from the front instead of sorting them all (see `orderedRun`).
  */
 interface OrderedRun {
   /** The sort's fields and directions, e.g. `timestamp:-1,_id:-1`. */
@@ -822,10 +823,8 @@ function compareForRun(a: Doc, b: Doc, run: OrderedRun): number | undefined {
     const leftRank = sortRank(left);
     const rightRank = sortRank(right);
     if (leftRank === undefined || rightRank === undefined) return undefined;
-    if (leftRank !== rightRank) return (leftRank - rightRank) * direction;
-    const x = comparable(left) as number | string;
-    const y = comparable(right) as number | string;
-    if (x !== y) return (x < y ? -1 : 1) * direction;
+    const byKey = compareSortKeys(leftRank, comparable(left), rightRank, comparable(right), direction);
+    if (byKey !== 0) return byKey;
   }
   return 0;
 }
@@ -1091,15 +1090,32 @@ function sortDocs(docs: Doc[], sort: Sort): Doc[] {
     for (let key = 0; key < width; key += 1) {
       const left = a * width + key;
       const right = b * width + key;
-      const byType = (ranks[left] as number) - (ranks[right] as number);
-      if (byType !== 0) return byType * (directions[key] as number);
-      const x = values[left] as number | string;
-      const y = values[right] as number | string;
-      if (x !== y) return (x < y ? -1 : 1) * (directions[key] as number);
+      const byKey = compareSortKeys(
+        ranks[left] as number,
+        values[left],
+        ranks[right] as number,
+        values[right],
+        directions[key] as number,
+      );
+      if (byKey !== 0) return byKey;
     }
     return 0;
   });
   return order.map((row) => docs[row] as Doc);
+}
+
+/** One sort key of two documents, as type rank then comparable value (see sortRank, comparable), in `direction`. */
+function compareSortKeys(
+  leftRank: number,
+  left: unknown,
+  rightRank: number,
+  right: unknown,
+  direction: number,
+): number {
+  if (leftRank !== rightRank) return (leftRank - rightRank) * direction;
+  const x = left as number | string;
+  const y = right as number | string;
+  return x === y ? 0 : (x < y ? -1 : 1) * direction;
 }
 
 /** A sort key's value as `<` orders it within its type: a Date by its time, NaN below every number. */
