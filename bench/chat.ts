@@ -21,6 +21,9 @@
 // at one stream, divided by 5 ms, is how many store round trips a turn waits for, one after
 // another, before the model is called.
 //
+// Every level of every server is measured in steady state: after the same warm-up, and after a
+// few uncounted seconds at that level (SETTLE_SECONDS).
+//
 // Usage: npm run bench:chat [-- --seconds 10]   (seconds per concurrency level and server)
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -48,6 +51,14 @@ import { round } from "./stats.ts";
 const RESULTS = new URL("./results-chat.json", import.meta.url);
 const CONCURRENCY = [1, 10, 100] as const;
 const TARGET_P95_MS = 50;
+/**
+ * Before each measured window the server serves that level's streams for this long, uncounted.
+ * Each server sits idle while the others run their levels; one coming out of idle grows its heap
+ * again and recompiles, a transition a server under steady load has long paid for. Measured from
+ * idle, the engine's CPU per stream at 100 streams was 7.95 ms (helper threads 1.42); after these
+ * seconds, 6.41 ms (0.85), as in `npm run bench:chat-rounds`, which never lets it idle.
+ */
+const SETTLE_SECONDS = 3;
 /** Every store operation of the store-latency engine: a MongoDB round trip in one region, rounded up. */
 const STORE_LATENCY_MS = 5;
 /** Limits on, never refusing: the checks run on every request as in a deployment. */
@@ -459,6 +470,7 @@ async function main(): Promise<void> {
         ["required", required.ready.url, required.pid],
         ["engine", engine.ready.url, engine.pid],
       ] as const) {
+        await driveChatStreams(url, users, concurrency, SETTLE_SECONDS, `${server}-c${concurrency}-settle`);
         const loadAverage1m = round(loadavg()[0] ?? 0, 2);
         const before = sampleProcess(pid);
         const threadsBefore = sampleThreads(pid);

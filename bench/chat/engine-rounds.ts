@@ -1,10 +1,12 @@
 // A/B helper for the engine's CPU per chat stream: the engine alone (no floors, no client-floor
 // process) at 100 concurrent session streams against the realistic stub, after the same warm-up as
 // bench:chat, measured over several rounds. Each round prints one JSON line: the engine's CPU per
-// stream on its main thread, its model client thread and its other threads, and the main thread's
-// CPU divided by the model thread's. The model thread does the same work whatever changes on the
-// main thread, so that ratio cancels this machine's speed swings (15–40 % within an evening), which
-// absolute milliseconds and the p95 do not: alternate runs of the two variants and compare ratios.
+// stream on its main thread, its model client thread and its other threads, the main thread's
+// CPU divided by the model thread's, and the time-to-first-token overhead with its two parts
+// (request → the stub receiving the model call; the stub's first token → the client). The model
+// thread does the same work whatever changes on the main thread, so that ratio cancels this
+// machine's speed swings (15–40 % within an evening), which absolute milliseconds and the p95 do
+// not: alternate runs of the two variants and compare ratios.
 //
 // Usage: npm run bench:chat-rounds [-- --rounds 2 --seconds 10 --env NAME=VALUE … --cpu-prof DIR]
 //   --env sets a variable of the engine process (a flag, NODE_OPTIONS, LLM_CLIENT_THREAD=false, …);
@@ -93,7 +95,8 @@ async function main(): Promise<void> {
       const modelThread = others[0] ?? 0;
       const helpers = others.slice(1).reduce((sum, value) => sum + value, 0);
       const timings = (await (await fetch(`${stub.ready.baseUrl}${TIMINGS_PATH}`)).json()) as StubTiming[];
-      const overhead = timeToFirstToken(streams, timings).engine_overhead_ms;
+      const report = timeToFirstToken(streams, timings);
+      const overhead = report.engine_overhead_ms;
       const perStream = (cpuS: number) => round((cpuS * 1000) / streams.length, 2);
       process.stdout.write(
         `${JSON.stringify({
@@ -107,6 +110,10 @@ async function main(): Promise<void> {
           main_per_model_thread: modelThread > 0 ? round(main / modelThread, 3) : null,
           ttft_overhead_p50_ms: overhead.p50,
           ttft_overhead_p95_ms: overhead.p95,
+          before_model_p50_ms: report.before_model_ms.p50,
+          before_model_p95_ms: report.before_model_ms.p95,
+          relay_p50_ms: report.relay_ms.p50,
+          relay_p95_ms: report.relay_ms.p95,
         })}\n`,
       );
     }
