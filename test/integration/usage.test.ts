@@ -1,5 +1,6 @@
 // AI usage through the local runtime with the stub model: usage logs with the model's real token
 // counts, the usage routes and their access rules, and daily quotas per tier.
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { signDevToken } from "#infra/local/dev-secret.ts";
 import type { StoredDocument } from "#shared/store/store.ts";
@@ -15,6 +16,8 @@ const NO_RATE_LIMITS = {
   RATE_LIMIT_UPLOAD_PER_MINUTE: "0",
   RATE_LIMIT_READ_PER_MINUTE: "0",
 };
+
+const NOTES = readFileSync(new URL("../fixtures/corpus/photosynthesis.md", import.meta.url), "utf8");
 
 let stub: StubLlm;
 
@@ -356,5 +359,67 @@ describe("daily quotas", () => {
     expect(second.status).toBe(200);
     expect(usage.total_tokens).toBeGreaterThan(50);
     expect(usage.subscription_limit).toBe(PRO_LIMIT);
+  });
+});
+
+describe("metering of every AI operation", () => {
+  let meterEngine: TestEngine;
+
+  beforeAll(async () => {
+    meterEngine = await startTestEngine({ ...modelEnv(), ...NO_RATE_LIMITS });
+  });
+
+  afterAll(async () => {
+    await meterEngine.cleanup();
+  });
+
+  // Metering is decided by one table (shared/usage/operations.ts), not by each route's code: every
+  // operation of that table must leave a log charged with exactly what the model reported, whatever
+  // the route does with the answer.
+  it.each([
+    ["quiz", "/ai/qa/generate", { text: NOTES, num_questions: 3 }],
+    ["quiz", "/ai/qa/generate/stream", { text: NOTES, num_questions: 3 }],
+    ["summarize", "/ai/summarize", { text: NOTES, style: "concise" }],
+    ["summarize", "/ai/summarize/stream", { text: NOTES, style: "concise" }],
+    ["qa", "/ai/qa/stream", { question: "What does chlorophyll absorb?", context: NOTES, use_rag: false }],
+    ["chat", "/ai/chat/stream", { message: "What does chlorophyll absorb?" }],
+    ["mindmap", "/ai/mindmap", { topic: "Photosynthesis", depth: 2, use_documents: false }],
+    ["flashcards", "/ai/flashcards", { text: NOTES, title: "Photosynthesis", count: 5 }],
+    [
+      "study_plan",
+      "/ai/generate-study-plan",
+      {
+        subject: "Biology",
+        topics: ["Light reactions", "Calvin cycle"],
+        startDate: "2030-03-02",
+        endDate: "2030-03-09",
+        dailyStudyHours: 1,
+        difficulty: "intermediate",
+        planType: "exam",
+      },
+    ],
+  ])("charges %s (%s) the model's reported tokens", async (operation, path, body) => {
+    // Prepare
+    const userId = `meter-${path.replaceAll("/", "-")}`;
+    const client = clientFor(meterEngine.url, await meterEngine.token(userId));
+
+    // Act
+    const response = await client.send("POST", path, body);
+    const streamed = response.headers.get("content-type")?.startsWith("text/event-stream") ?? false;
+    const text = await response.text();
+
+    // Assess: the stub's prose is not the JSON a quiz, mind map or deck asks for, so those fail
+    // after their retries (502, or an error event in a stream); the tokens spent are charged all the same.
+    expect([200, 502]).toContain(response.status);
+    const failed = response.status !== 200 || (streamed && text.includes("event: error"));
+    const calls = completions();
+    expect(calls.length).toBeGreaterThan(0);
+    const logs = await logsOf(meterEngine, userId);
+    expect(logs).toHaveLength(1);
+    const reported = calls.reduce((sum, call) => {
+      const usage = stubUsage(call);
+      return sum + usage.tokens_in + usage.tokens_out;
+    }, 0);
+    expect(logs[0]).toMatchObject({ operation, total_tokens: reported, success: !failed });
   });
 });
