@@ -36,7 +36,6 @@ import type { DeadLetterQueue, JobQueue, QueueConsumer } from "./queue/queue.ts"
 import type { Retriever } from "./rag/retrieve.ts";
 import type { DocumentStore } from "./store/store.ts";
 import type { UsageLedger } from "./usage/ledger.ts";
-import { withUsageMetering } from "./usage/meter.ts";
 
 export interface Engine {
   config: Config;
@@ -99,7 +98,7 @@ export async function createEngine(
   // Outermost wrapper: every call, whichever feature makes it, is charged to the current AI request.
   // This process serves many requests at once: the model client gets a thread of its own.
   const closers: Array<() => Promise<void>> = [];
-  const endpointModel =
+  const model =
     overrides.model ??
     // The offline default never loads LangChain; a configured endpoint loads it when the model is built.
     (await createChatModel(
@@ -111,7 +110,6 @@ export async function createEngine(
         onClose: (close) => closers.push(close),
       },
     ));
-  const model = withUsageMetering(endpointModel);
   const records = await documentRecordsFor(store);
   const rateLimiter = await rateLimiterFor(store, config);
   // This process lives on: usage is written behind, once a second (a Lambda writes through).
@@ -130,7 +128,7 @@ export async function createEngine(
     metrics,
     store,
     model,
-    modelCircuit: () => circuitStateOf(endpointModel),
+    modelCircuit: () => circuitStateOf(model),
     verifyToken,
     rateLimiter,
     sessions,

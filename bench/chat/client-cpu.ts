@@ -12,7 +12,7 @@ import { CoalescingSink, SseWriter } from "#shared/http/sse.ts";
 import { createOfflineFallbackChatModel } from "#shared/llm/offline-fallback.ts";
 import { createOpenAICompatibleChatModel } from "#shared/llm/openai-compatible.ts";
 import { withResilience } from "#shared/llm/resilient.ts";
-import { runWithMeter, UsageMeter, withUsageMetering } from "#shared/usage/meter.ts";
+import { meteredModel, UsageMeter } from "#shared/usage/meter.ts";
 import { startStub } from "../../scripts/load/children.ts";
 import { STUB_MODEL } from "../../scripts/load/stub-protocol.ts";
 import { type Figure, figure } from "../figures.ts";
@@ -92,32 +92,31 @@ function engineClientStream(baseUrl: string): StreamOnce {
  * not part of this measure).
  */
 function engineChainStream(baseUrl: string): StreamOnce {
-  const model = withUsageMetering(
-    withResilience(
-      createOpenAICompatibleChatModel({
-        baseUrl: `${baseUrl}/v1`,
-        model: STUB_MODEL,
-        timeoutMs: 30_000,
-        maxRetries: 0,
-      }),
-      createOfflineFallbackChatModel(),
-      { failureThreshold: 5, openMs: 30_000 },
-    ),
+  const resilient = withResilience(
+    createOpenAICompatibleChatModel({
+      baseUrl: `${baseUrl}/v1`,
+      model: STUB_MODEL,
+      timeoutMs: 30_000,
+      maxRetries: 0,
+    }),
+    createOfflineFallbackChatModel(),
+    { failureThreshold: 5, openMs: 30_000 },
   );
-  return (key) =>
-    runWithMeter(new UsageMeter(), async () => {
-      let tokens = 0;
-      const sink = new CoalescingSink({ write: async () => undefined, aborted: false, onAbort: () => undefined });
-      const writer = new SseWriter(sink, "session");
-      for await (const chunk of model.stream({ messages: [{ role: "user", content: `Explain [load:${key}]` }] })) {
-        if (chunk.text === "") continue;
-        tokens += 1;
-        await writer.token(chunk.text);
-      }
-      await writer.done();
-      await sink.flush();
-      return tokens;
-    });
+  return async (key) => {
+    // One request: its own meter, as the usage gate opens for each.
+    const model = meteredModel(resilient, new UsageMeter());
+    let tokens = 0;
+    const sink = new CoalescingSink({ write: async () => undefined, aborted: false, onAbort: () => undefined });
+    const writer = new SseWriter(sink, "session");
+    for await (const chunk of model.stream({ messages: [{ role: "user", content: `Explain [load:${key}]` }] })) {
+      if (chunk.text === "") continue;
+      tokens += 1;
+      await writer.token(chunk.text);
+    }
+    await writer.done();
+    await sink.flush();
+    return tokens;
+  };
 }
 
 interface Run {

@@ -1,8 +1,9 @@
 // HTTP adapter of the chat feature: the original engine's session-optional chat routes.
 import { streamCopilotReply } from "#shared/copilot/stream.ts";
 import type { Engine } from "#shared/engine.ts";
-import type { App } from "#shared/http/app.ts";
+import type { App, AppContext } from "#shared/http/app.ts";
 import { routeRegistrar } from "#shared/http/openapi.ts";
+import { usageMeterOf } from "#shared/usage/middleware.ts";
 import { chatRoutes } from "./routes.ts";
 import { chatRoute, chatStreamRoute } from "./schema.ts";
 
@@ -24,15 +25,16 @@ export function registerChat(app: App, engine: ChatDeps): void {
    * The turn in the given session (404 unless the caller owns it, before any response starts), or
    * in a new one named after the message.
    */
-  async function prepareTurn(userId: string, sessionId: string | null | undefined, message: string) {
+  async function prepareTurn(c: AppContext, sessionId: string | null | undefined, message: string) {
+    const userId = c.get("user").userId;
     const id = sessionId || (await engine.sessions.create(userId, titleFrom(message))).id;
-    return engine.copilot.prepare({ userId, sessionId: id, message });
+    return engine.copilot.prepare({ userId, sessionId: id, message, ...usageMeterOf(c) });
   }
 
   route(chatRoute, async (c) => {
     const userId = c.get("user").userId;
     const { message, session_id } = c.req.valid("json");
-    const turn = await prepareTurn(userId, session_id, message);
+    const turn = await prepareTurn(c, session_id, message);
     const reply = await engine.copilot.reply(turn, { logger: c.get("logger") });
     return c.json(
       {
@@ -49,9 +51,8 @@ export function registerChat(app: App, engine: ChatDeps): void {
   });
 
   route(chatStreamRoute, async (c) => {
-    const userId = c.get("user").userId;
     const { message, session_id } = c.req.valid("json");
-    const turn = await prepareTurn(userId, session_id, message);
+    const turn = await prepareTurn(c, session_id, message);
     c.header("X-Session-Id", turn.sessionId);
     return streamCopilotReply(c, { copilot: engine.copilot, logger: c.get("logger") }, turn, "generic");
   });

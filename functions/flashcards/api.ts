@@ -4,6 +4,7 @@ import { createDeckStore } from "#shared/flashcards/decks.ts";
 import { generateFlashcards } from "#shared/generation/flashcards.ts";
 import type { App } from "#shared/http/app.ts";
 import { routeRegistrar } from "#shared/http/openapi.ts";
+import { requestModel } from "#shared/usage/middleware.ts";
 import { flashcardsRoutes } from "./routes.ts";
 import { createDeckRoute, deleteDeckRoute, getDeckRoute, listDecksRoute, reviewRoute } from "./schema.ts";
 
@@ -13,21 +14,24 @@ export type FlashcardsDeps = Pick<Engine, "verifyToken" | "model" | "records" | 
 /** Registers the flashcards routes on the app. */
 export function registerFlashcards(app: App, engine: FlashcardsDeps): void {
   const route = routeRegistrar(app, flashcardsRoutes, engine.verifyToken);
-  const deps = { model: engine.model, records: engine.records, blobs: engine.blobs, retriever: engine.retriever };
+  const parts = { records: engine.records, blobs: engine.blobs, retriever: engine.retriever };
   const decks = createDeckStore(engine.store);
 
   route(createDeckRoute, async (c) => {
     const body = c.req.valid("json");
     const userId = c.get("user").userId;
-    const set = await generateFlashcards(deps, {
-      userId,
-      count: body.count,
-      ...(body.text?.trim() ? { text: body.text } : {}),
-      ...(body.source_ids?.length ? { sourceIds: body.source_ids } : {}),
-      ...(body.session_id ? { sessionId: body.session_id } : {}),
-      ...(body.topic ? { topic: body.topic } : {}),
-      ...(body.title ? { title: body.title } : {}),
-    });
+    const set = await generateFlashcards(
+      { ...parts, model: requestModel(c, engine.model) },
+      {
+        userId,
+        count: body.count,
+        ...(body.text?.trim() ? { text: body.text } : {}),
+        ...(body.source_ids?.length ? { sourceIds: body.source_ids } : {}),
+        ...(body.session_id ? { sessionId: body.session_id } : {}),
+        ...(body.topic ? { topic: body.topic } : {}),
+        ...(body.title ? { title: body.title } : {}),
+      },
+    );
     const deck = await decks.createDeck(userId, set);
     return c.json(deck, 200);
   });

@@ -4,6 +4,7 @@ import { generateMindMap } from "#shared/generation/mindmap.ts";
 import { parseRenderTree, toMermaid, toSvg } from "#shared/generation/mindmap-render.ts";
 import type { App } from "#shared/http/app.ts";
 import { routeRegistrar } from "#shared/http/openapi.ts";
+import { requestModel } from "#shared/usage/middleware.ts";
 import { mindmapRoutes } from "./routes.ts";
 import { mindMapRoute, renderMindMapRoute } from "./schema.ts";
 
@@ -13,19 +14,22 @@ export type MindMapDeps = Pick<Engine, "verifyToken" | "model" | "records" | "bl
 /** Registers the mindmap routes on the app. */
 export function registerMindMap(app: App, engine: MindMapDeps): void {
   const route = routeRegistrar(app, mindmapRoutes, engine.verifyToken);
-  const deps = { model: engine.model, records: engine.records, blobs: engine.blobs, retriever: engine.retriever };
+  const parts = { records: engine.records, blobs: engine.blobs, retriever: engine.retriever };
 
   route(mindMapRoute, async (c) => {
     const body = c.req.valid("json");
     const userId = c.get("user").userId;
-    const map = await generateMindMap(deps, {
-      userId,
-      topic: body.topic,
-      depth: body.depth,
-      useDocuments: body.use_documents,
-      ...(body.source_ids?.length ? { sourceIds: body.source_ids } : {}),
-      ...(body.session_id ? { sessionId: body.session_id } : {}),
-    });
+    const map = await generateMindMap(
+      { ...parts, model: requestModel(c, engine.model) },
+      {
+        userId,
+        topic: body.topic,
+        depth: body.depth,
+        useDocuments: body.use_documents,
+        ...(body.source_ids?.length ? { sourceIds: body.source_ids } : {}),
+        ...(body.session_id ? { sessionId: body.session_id } : {}),
+      },
+    );
     return c.json(
       {
         topic: map.topic,

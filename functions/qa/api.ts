@@ -10,6 +10,7 @@ import { routeRegistrar } from "#shared/http/openapi.ts";
 import { sseResponse } from "#shared/http/sse.ts";
 import { type Answer, answerQuestion, gatherPassages, type QuestionRequest } from "#shared/rag/answer.ts";
 import type { RetrievedPassage } from "#shared/rag/retrieve.ts";
+import { requestModel } from "#shared/usage/middleware.ts";
 import { QA_FILE_MAX_BYTES } from "../wire.ts";
 import { qaRoutes } from "./routes.ts";
 import { type QaBody, qaFileRoute, qaFileStreamRoute, qaRoute, qaStreamRoute } from "./schema.ts";
@@ -60,7 +61,12 @@ export type QaDeps = Pick<Engine, "verifyToken" | "retriever" | "embedder" | "mo
 /** Registers the qa routes on the app. */
 export function registerQa(app: App, engine: QaDeps): void {
   const route = routeRegistrar(app, qaRoutes, engine.verifyToken);
-  const deps = { retriever: engine.retriever, embedder: engine.embedder, model: engine.model };
+  /** The model calls of a request charge its usage meter. */
+  const deps = (c: Context<AppEnv>) => ({
+    retriever: engine.retriever,
+    embedder: engine.embedder,
+    model: requestModel(c, engine.model),
+  });
 
   function respond(c: Context<AppEnv>, request: QuestionRequest, answer: Answer) {
     return c.json(
@@ -78,9 +84,9 @@ export function registerQa(app: App, engine: QaDeps): void {
     );
   }
 
-  async function answerOrThrow(request: QuestionRequest): Promise<Answer> {
+  async function answerOrThrow(c: Context<AppEnv>, request: QuestionRequest): Promise<Answer> {
     try {
-      return await answerQuestion(deps, request);
+      return await answerQuestion(deps(c), request);
     } catch (error) {
       throw new AppError(502, publicFailure(error));
     }
@@ -92,9 +98,9 @@ export function registerQa(app: App, engine: QaDeps): void {
       "generic",
       async (writer) => {
         if (file !== undefined) await writer.event("file", file);
-        const passages = await gatherPassages(deps, request);
+        const passages = await gatherPassages(deps(c), request);
         await writer.event("sources", String(passages.length));
-        await answerQuestion(deps, { ...request, onToken: (token) => writer.token(token) }, passages);
+        await answerQuestion(deps(c), { ...request, onToken: (token) => writer.token(token) }, passages);
         await writer.event("citations", JSON.stringify(citationsOf(passages)));
         await writer.done();
       },
@@ -122,7 +128,7 @@ export function registerQa(app: App, engine: QaDeps): void {
 
   route(qaRoute, async (c) => {
     const request = jsonRequest(c, c.req.valid("json"));
-    return respond(c, request, await answerOrThrow(request));
+    return respond(c, request, await answerOrThrow(c, request));
   });
 
   route(qaStreamRoute, async (c) => stream(c, jsonRequest(c, c.req.valid("json"))));
@@ -137,7 +143,7 @@ export function registerQa(app: App, engine: QaDeps): void {
 
   route(qaFileRoute, async (c) => {
     const request = await fileRequest(c, c.req.valid("form") as Record<string, unknown>);
-    return respond(c, request, await answerOrThrow(request));
+    return respond(c, request, await answerOrThrow(c, request));
   });
 
   route(qaFileStreamRoute, async (c) => {

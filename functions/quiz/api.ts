@@ -13,6 +13,7 @@ import { toValidationIssues } from "#shared/http/app.ts";
 import { BadRequestError, ValidationError } from "#shared/http/errors.ts";
 import { routeRegistrar } from "#shared/http/openapi.ts";
 import { sseResponse } from "#shared/http/sse.ts";
+import { requestModel } from "#shared/usage/middleware.ts";
 import { quizRoutes } from "./routes.ts";
 import { type QuizBody, QuizFileFields, quizFileRoute, quizRoute, quizStreamRoute } from "./schema.ts";
 
@@ -51,7 +52,8 @@ export type QuizDeps = Pick<Engine, "verifyToken" | "model" | "extractionLimits"
 /** Registers the quiz routes on the app. */
 export function registerQuiz(app: App, engine: QuizDeps): void {
   const route = routeRegistrar(app, quizRoutes, engine.verifyToken);
-  const deps = { model: engine.model };
+  /** The model calls of a request charge its usage meter. */
+  const deps = (c: Context<AppEnv>) => ({ model: requestModel(c, engine.model) });
 
   function material(c: Context<AppEnv>, body: Body): Promise<Material> {
     return loadMaterial(engine, {
@@ -72,7 +74,7 @@ export function registerQuiz(app: App, engine: QuizDeps): void {
 
   async function respond(c: Context<AppEnv>, quizRequest: QuizRequest, includeOptions: boolean, text?: string) {
     const started = Date.now();
-    const quiz = await generateQuiz(deps, quizRequest);
+    const quiz = await generateQuiz(deps(c), quizRequest);
     c.get("logger").info("quiz generated", {
       offline: quiz.offline,
       questions: quiz.questions.length,
@@ -103,7 +105,7 @@ export function registerQuiz(app: App, engine: QuizDeps): void {
       c,
       "generic",
       async (writer) => {
-        await generateQuiz(deps, {
+        await generateQuiz(deps(c), {
           ...request(body, loaded),
           onQuestion: (question) => writer.token(JSON.stringify(present(question, body.include_options))),
         });

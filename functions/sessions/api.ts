@@ -3,6 +3,7 @@ import { streamCopilotReply } from "#shared/copilot/stream.ts";
 import type { Engine } from "#shared/engine.ts";
 import type { App } from "#shared/http/app.ts";
 import { routeRegistrar } from "#shared/http/openapi.ts";
+import { usageMeterOf } from "#shared/usage/middleware.ts";
 import { sessionsRoutes } from "./routes.ts";
 import {
   createSessionRoute,
@@ -91,7 +92,7 @@ export function registerSessionChat(app: App, engine: Pick<SessionsDeps, "verify
     const scope = { userId, sessionId: id, ...(source_ids?.length ? { sourceIds: source_ids } : {}) };
     const rag = use_rag === false ? {} : { rag: { scope, topK: CHAT_TOP_K } };
     // Ownership is checked before the stream starts, so a foreign session is a plain JSON 404.
-    const turn = await engine.copilot.prepare({ userId, sessionId: id, message, ...rag });
+    const turn = await engine.copilot.prepare({ userId, sessionId: id, message, ...rag, ...usageMeterOf(c) });
     return streamCopilotReply(c, { copilot: engine.copilot, logger: c.get("logger") }, turn, "session");
   });
 
@@ -100,7 +101,7 @@ export function registerSessionChat(app: App, engine: Pick<SessionsDeps, "verify
     const { id } = c.req.valid("param");
     const { message, use_rag } = c.req.valid("query");
     const rag = use_rag === false ? {} : { rag: { scope: { userId, sessionId: id }, topK: CHAT_TOP_K } };
-    const turn = await engine.copilot.prepare({ userId, sessionId: id, message, ...rag });
+    const turn = await engine.copilot.prepare({ userId, sessionId: id, message, ...rag, ...usageMeterOf(c) });
     return streamCopilotReply(c, { copilot: engine.copilot, logger: c.get("logger") }, turn, "session");
   });
 }

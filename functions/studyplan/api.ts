@@ -3,6 +3,7 @@ import type { Engine } from "#shared/engine.ts";
 import { generateStudyPlan, type StudyPlanRequest } from "#shared/generation/studyplan.ts";
 import type { App } from "#shared/http/app.ts";
 import { routeRegistrar } from "#shared/http/openapi.ts";
+import { requestModel } from "#shared/usage/middleware.ts";
 import { studyplanRoutes } from "./routes.ts";
 import { generateStudyPlanRoute } from "./schema.ts";
 
@@ -28,7 +29,7 @@ export function registerStudyPlan(app: App, engine: StudyPlanDeps): void {
       ...(body.currentKnowledge ? { currentKnowledge: body.currentKnowledge } : {}),
       ...(body.goals?.length ? { goals: body.goals } : {}),
     };
-    const plan = await generateStudyPlan({ model: engine.model }, request);
+    const plan = await generateStudyPlan({ model: requestModel(c, engine.model) }, request);
     return c.json(
       {
         ...plan,

@@ -8,6 +8,7 @@ import { type Summary, type SummaryRequest, summarizeMaterial } from "#shared/ge
 import type { App, AppEnv } from "#shared/http/app.ts";
 import { routeRegistrar } from "#shared/http/openapi.ts";
 import { sseResponse } from "#shared/http/sse.ts";
+import { requestModel } from "#shared/usage/middleware.ts";
 import { summarizeRoutes } from "./routes.ts";
 import { type SummarizeBody, summarizeRoute, summarizeStreamRoute } from "./schema.ts";
 
@@ -24,7 +25,8 @@ export type SummarizeDeps = Pick<Engine, "verifyToken" | "model" | "records" | "
 /** Registers the summarize routes on the app. */
 export function registerSummarize(app: App, engine: SummarizeDeps): void {
   const route = routeRegistrar(app, summarizeRoutes, engine.verifyToken);
-  const deps = { model: engine.model };
+  /** The model calls of a request charge its usage meter. */
+  const deps = (c: Context<AppEnv>) => ({ model: requestModel(c, engine.model) });
 
   function material(c: Context<AppEnv>, body: Body): Promise<Material> {
     return loadMaterial(engine, {
@@ -45,7 +47,7 @@ export function registerSummarize(app: App, engine: SummarizeDeps): void {
     const body = c.req.valid("json");
     const loaded = await material(c, body);
     const started = Date.now();
-    const summary: Summary = await summarizeMaterial(deps, request(body, loaded));
+    const summary: Summary = await summarizeMaterial(deps(c), request(body, loaded));
     c.get("logger").info("summary written", {
       offline: summary.offline,
       sections: loaded.sections.length,
@@ -73,7 +75,7 @@ export function registerSummarize(app: App, engine: SummarizeDeps): void {
       c,
       "generic",
       async (writer) => {
-        const summary = await summarizeMaterial(deps, {
+        const summary = await summarizeMaterial(deps(c), {
           ...request(body, loaded),
           onToken: (token) => writer.token(token),
           onProgress: (done, total) => writer.event("progress", JSON.stringify({ done, total })),

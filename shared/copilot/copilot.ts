@@ -11,6 +11,7 @@ import type { EngineMetrics } from "../observability/metrics.ts";
 import { extractiveAnswer } from "../rag/extractive.ts";
 import { groundedQuestion, groundedSystemPrompt } from "../rag/grounding.ts";
 import type { RetrievalScope, RetrievedPassage, Retriever } from "../rag/retrieve.ts";
+import { meteredModel, type UsageMeter } from "../usage/meter.ts";
 import { type ArtifactDeps, type ArtifactKind, detectArtifact, produceArtifact } from "./artifacts.ts";
 
 export interface CopilotDeps {
@@ -31,6 +32,8 @@ export interface TurnRequest {
   message: string;
   /** Ground the answer in the student's material within this scope. */
   rag?: { scope: RetrievalScope; topK: number };
+  /** The request's usage meter: the turn's model calls (its answer or its study artifact) are charged to it. */
+  meter?: UsageMeter;
 }
 
 /**
@@ -201,6 +204,8 @@ export function createCopilot(deps: CopilotDeps) {
       const logger = hooks.logger ?? deps.logger;
       const store = (message: Parameters<SessionStore["append"]>[2]) =>
         deps.sessions.append(turn.userId, turn.sessionId, message, turn.session);
+      const { meter } = turn;
+      const model = meter ? meteredModel(deps.model, meter) : deps.model;
       // The student's message is stored while the model call starts: its write (and flush to disk)
       // overlaps the model's first-token delay instead of preceding it. No token reaches the client
       // before the message is stored, and a failed store fails the reply.
@@ -209,7 +214,10 @@ export function createCopilot(deps: CopilotDeps) {
       userMessageStored.catch(() => undefined);
       if (deps.artifacts && turn.artifact) {
         await userMessageStored;
-        const reply = await replyWithArtifact(deps.artifacts, turn.artifact, turn, hooks, logger);
+        const artifacts = meter
+          ? { ...deps.artifacts, model: meteredModel(deps.artifacts.model, meter) }
+          : deps.artifacts;
+        const reply = await replyWithArtifact(artifacts, turn.artifact, turn, hooks, logger);
         await store({ role: "assistant", content: reply.text, citations: reply.citations });
         return reply;
       }
@@ -234,10 +242,10 @@ export function createCopilot(deps: CopilotDeps) {
       // Offline, an answer from the material beats the "no model" notice.
       const degraded: { notice?: DegradedNotice } = {};
       const source =
-        deps.model.info.kind === "offline" && passages.length > 0
+        model.info.kind === "offline" && passages.length > 0
           ? wordsOf(extractiveAnswer(turn.message, passages))
           : announcingFallback(
-              deps.model.stream({ messages }),
+              model.stream({ messages }),
               async (notice) => {
                 degraded.notice = notice;
                 try {
@@ -288,7 +296,7 @@ export function createCopilot(deps: CopilotDeps) {
           error: publicMessage(error),
           citations,
           ...(usage ? { usage } : {}),
-          model: deps.model.info.model,
+          model: model.info.model,
           ...(timeToFirstTokenMs !== undefined ? { timeToFirstTokenMs } : {}),
           ...(degraded.notice ? { degraded: degraded.notice } : {}),
         };
@@ -307,7 +315,7 @@ export function createCopilot(deps: CopilotDeps) {
         incomplete: false,
         citations,
         ...(usage ? { usage } : {}),
-        model: deps.model.info.model,
+        model: model.info.model,
         ...(timeToFirstTokenMs !== undefined ? { timeToFirstTokenMs } : {}),
         ...(degraded.notice ? { degraded: degraded.notice } : {}),
       };

@@ -22,7 +22,6 @@ import { createMetrics, type EngineMetrics } from "../observability/metrics.ts";
 import { type Retriever, storedIndexForgetter } from "../rag/retrieve.ts";
 import type { DocumentStore } from "../store/store.ts";
 import { createUsageLedger, ensureUsageIndexes, type UsageLedger } from "../usage/ledger.ts";
-import { withUsageMetering } from "../usage/meter.ts";
 import type { PlatformAdapters } from "./adapters.ts";
 import { createChatModel, createEmbedder, type ModelClientFactories } from "./model.ts";
 import { chatModelOnFirstUse, embedderOnFirstUse } from "./model-on-first-use.ts";
@@ -101,17 +100,17 @@ export interface ModelClients {
   factories: ModelClientFactories;
 }
 
-/** The feature's chat model (endpoint behind the circuit breaker, else offline), metered per AI request. */
+/** The feature's chat model (endpoint behind the circuit breaker, else offline); routes meter it per request (requestModel). */
 export async function lambdaModel(
   core: LambdaCore,
   clients: ModelClients,
 ): Promise<{ model: ChatModel; modelCircuit: () => CircuitState | undefined }> {
   const observers = { logger: core.logger, metrics: core.metrics };
-  const endpointModel =
+  const model =
     clients.build === "on-first-use"
       ? chatModelOnFirstUse(core.config, clients.factories, observers)
       : await createChatModel(core.config, clients.factories, observers);
-  return { model: withUsageMetering(endpointModel), modelCircuit: () => circuitStateOf(endpointModel) };
+  return { model, modelCircuit: () => circuitStateOf(model) };
 }
 
 /**

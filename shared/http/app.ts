@@ -11,6 +11,7 @@ import { type RateLimiter, type RateLimitGate, rateLimitGate } from "../limits/r
 import { classifyRoute } from "../limits/route-classes.ts";
 import { type Logger, type LogSink, requestLogger } from "../observability/logger.ts";
 import type { EngineMetrics } from "../observability/metrics.ts";
+import type { UsageMeter } from "../usage/meter.ts";
 import type { z } from "../validation/zod.ts";
 import {
   AppError,
@@ -37,6 +38,8 @@ export interface AppVariables {
    * checks the quota (shared/usage/middleware.ts), and `requireAccess` does not count it again.
    */
   rateLimitCounted?: boolean;
+  /** The usage meter of an AI request (opened by the usage gate); its model calls go through `requestModel`. */
+  usageMeter?: UsageMeter;
 }
 
 export type AppEnv = { Variables: AppVariables };

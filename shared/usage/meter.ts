@@ -1,8 +1,11 @@
-// Per-request token meter. The usage middleware opens one meter per AI request in
-// AsyncLocalStorage; the chat model decorator adds every model call's usage to it, so a request
-// that calls the model several times (retries of structured output, multi-step study tools) is
-// charged the sum, without the feature's code knowing about metering.
-import { AsyncLocalStorage } from "node:async_hooks";
+// Per-request token meter. The usage middleware opens one meter per AI request and the route calls
+// the model through `meteredModel(model, meter)` (via `requestModel`, ./middleware.ts), which adds
+// every call's usage to it, so a request that calls the model several times (retries of structured
+// output, multi-step study tools) is charged the sum.
+//
+// The meter is passed explicitly rather than found through an AsyncLocalStorage: on Node 20 an
+// AsyncLocalStorage turns on async hooks for every promise of the process, which cost ~15 % of the
+// local runtime's main-thread CPU at 100 concurrent chat streams (README, Performance).
 import type { ChatChunk, ChatModel, ChatRequest, ChatResult, TokenUsage } from "../llm/chat-model.ts";
 import { estimateTokens } from "../llm/prompts.ts";
 
@@ -95,25 +98,6 @@ export class UsageMeter {
   }
 }
 
-/**
- * On Node 20 an AsyncLocalStorage turns on async hooks for every promise of the process: at 100
- * concurrent chat streams this costs ~15 % of the local runtime's main-thread CPU (README,
- * Performance). Node's AsyncContextFrame (the default from Node 24, `--experimental-async-context-
- * frame` on 22) keeps the store without hooks: the same engine on Node 22 with it used ~16 % less
- * CPU per stream.
- */
-const meters = new AsyncLocalStorage<UsageMeter>();
-
-/** Runs `fn` with `meter` as the current request's meter (for everything `fn` awaits or starts). */
-export function runWithMeter<T>(meter: UsageMeter, fn: () => T): T {
-  return meters.run(meter, fn);
-}
-
-/** The meter of the current request, if it is an AI request. */
-export function currentUsageMeter(): UsageMeter | undefined {
-  return meters.getStore();
-}
-
 function estimateUsage(request: ChatRequest, output: string): TokenUsage {
   return {
     inputTokens: request.messages.reduce((sum, turn) => sum + estimateTokens(turn.content), 0),
@@ -122,17 +106,17 @@ function estimateUsage(request: ChatRequest, output: string): TokenUsage {
 }
 
 /**
- * Wraps a chat model so every call adds its token usage to the current request's meter. The
- * offline engine's counts are estimates; a call whose endpoint reports no usage (or that was cut
- * short) is charged an estimate from the prompt and the text produced, so quotas cannot be evaded.
+ * `model` with every call's token usage added to `meter`. The offline engine's counts are
+ * estimates; a call whose endpoint reports no usage (or that was cut short) is charged an estimate
+ * from the prompt and the text produced, so quotas cannot be evaded.
  */
-export function withUsageMetering(model: ChatModel): ChatModel {
+export function meteredModel(model: ChatModel, meter: UsageMeter): ChatModel {
   const source = (estimated: boolean): UsageSource => ({
     model: model.info.model,
     estimated: estimated || model.info.kind === "offline",
   });
 
-  async function* metered(meter: UsageMeter, request: ChatRequest): AsyncIterable<ChatChunk> {
+  async function* metered(request: ChatRequest): AsyncIterable<ChatChunk> {
     let usage: TokenUsage | undefined;
     let text = "";
     let failed = false;
@@ -159,14 +143,8 @@ export function withUsageMetering(model: ChatModel): ChatModel {
     get info() {
       return model.info;
     },
-    stream(request: ChatRequest): AsyncIterable<ChatChunk> {
-      // The meter is looked up when the call is made, not when the first chunk is pulled.
-      const meter = meters.getStore();
-      return meter ? metered(meter, request) : model.stream(request);
-    },
+    stream: metered,
     async complete(request: ChatRequest): Promise<ChatResult> {
-      const meter = meters.getStore();
-      if (!meter) return model.complete(request);
       meter.callStarted();
       let failed = false;
       try {

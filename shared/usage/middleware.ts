@@ -6,10 +6,11 @@ import type { MiddlewareHandler } from "hono";
 import { type AuthenticatedUser, bearerToken, type TokenVerifier } from "../auth/jwt.ts";
 import type { AppContext, AppEnv } from "../http/app.ts";
 import type { StreamObserver } from "../http/sse.ts";
+import type { ChatModel } from "../llm/chat-model.ts";
 import type { Logger } from "../observability/logger.ts";
 import { newObjectId } from "../store/ids.ts";
 import type { QuotaStanding, UsageLedger } from "./ledger.ts";
-import { runWithMeter, UsageMeter } from "./meter.ts";
+import { meteredModel, UsageMeter } from "./meter.ts";
 import { classifyAiOperation } from "./operations.ts";
 import { dailyTokenLimit, isQuotaExhausted, type QuotaLimits, quotaExceededError, utcDay } from "./quota.ts";
 
@@ -190,8 +191,9 @@ export function usageMiddleware(deps: UsageGateDeps): MiddlewareHandler<AppEnv> 
     };
     c.set("streamObserver", observer);
 
+    c.set("usageMeter", meter);
     try {
-      await runWithMeter(meter, () => next());
+      await next();
     } catch (error) {
       release();
       throw error;
@@ -205,4 +207,21 @@ export function usageMiddleware(deps: UsageGateDeps): MiddlewareHandler<AppEnv> 
       response.status,
     );
   };
+}
+
+/**
+ * The chat model an AI route calls: `model` charging this request's usage meter, which the usage
+ * gate opens for every operation of ./operations.ts. Every model call of a route goes through it;
+ * without a meter (a route that is not an AI operation) it is `model` itself. The usage tests call
+ * each operation of that table and check the tokens charged against those the model reported.
+ */
+export function requestModel(c: AppContext, model: ChatModel): ChatModel {
+  const meter = c.get("usageMeter");
+  return meter ? meteredModel(model, meter) : model;
+}
+
+/** This request's usage meter as an optional field (`{}` outside an AI operation), for the copilot's turns. */
+export function usageMeterOf(c: AppContext): { meter?: UsageMeter } {
+  const meter = c.get("usageMeter");
+  return meter ? { meter } : {};
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ChatChunk, ChatModel, ChatRequest, TokenUsage } from "#shared/llm/chat-model.ts";
 import { createOfflineChatModel } from "#shared/llm/offline.ts";
-import { runWithMeter, UsageMeter, withUsageMetering } from "#shared/usage/meter.ts";
+import { meteredModel, UsageMeter } from "#shared/usage/meter.ts";
 
 const request: ChatRequest = { messages: [{ role: "user", content: "What is osmosis? Explain briefly." }] };
 
@@ -31,18 +31,16 @@ async function drain(stream: AsyncIterable<ChatChunk>): Promise<string> {
   return text;
 }
 
-describe("withUsageMetering", () => {
+describe("meteredModel", () => {
   it("sums the reported usage of every model call of a request", async () => {
     // Prepare
-    const model = withUsageMetering(fakeModel({ usage: { inputTokens: 40, outputTokens: 3 } }));
     const meter = new UsageMeter();
+    const model = meteredModel(fakeModel({ usage: { inputTokens: 40, outputTokens: 3 } }), meter);
 
     // Act
-    await runWithMeter(meter, async () => {
-      await drain(model.stream(request));
-      await model.complete(request);
-      await drain(model.stream(request));
-    });
+    await drain(model.stream(request));
+    await model.complete(request);
+    await drain(model.stream(request));
 
     // Assess
     expect(meter.snapshot()).toEqual({
@@ -57,11 +55,11 @@ describe("withUsageMetering", () => {
 
   it("marks the offline engine's counts as estimates", async () => {
     // Prepare
-    const model = withUsageMetering(createOfflineChatModel());
     const meter = new UsageMeter();
+    const model = meteredModel(createOfflineChatModel(), meter);
 
     // Act
-    const answer = await runWithMeter(meter, () => drain(model.stream(request)));
+    const answer = await drain(model.stream(request));
 
     // Assess
     const usage = meter.snapshot();
@@ -73,11 +71,11 @@ describe("withUsageMetering", () => {
 
   it("estimates a call whose endpoint reports no usage, and says so", async () => {
     // Prepare
-    const model = withUsageMetering(fakeModel());
     const meter = new UsageMeter();
+    const model = meteredModel(fakeModel(), meter);
 
     // Act
-    await runWithMeter(meter, () => drain(model.stream(request)));
+    await drain(model.stream(request));
 
     // Assess
     expect(meter.snapshot()).toMatchObject({
@@ -89,28 +87,36 @@ describe("withUsageMetering", () => {
 
   it("does not charge a call that failed before producing any text, but counts the failure", async () => {
     // Prepare
-    const model = withUsageMetering(fakeModel({ failAfter: 0 }));
     const meter = new UsageMeter();
+    const model = meteredModel(fakeModel({ failAfter: 0 }), meter);
 
     // Act
-    const outcome = await runWithMeter(meter, () => drain(model.stream(request)).catch((error: Error) => error));
+    const outcome = await drain(model.stream(request)).catch((error: Error) => error);
 
     // Assess
     expect(outcome).toBeInstanceOf(Error);
     expect(meter.snapshot()).toMatchObject({ inputTokens: 0, outputTokens: 0, calls: 1, failedCalls: 1 });
   });
 
-  it("leaves calls outside an AI request unmetered", async () => {
+  it("charges each request's meter only with its own calls when requests share one model", async () => {
     // Prepare
-    const model = withUsageMetering(fakeModel({ usage: { inputTokens: 5, outputTokens: 3 } }));
-    const meter = new UsageMeter();
+    const shared = fakeModel({ usage: { inputTokens: 5, outputTokens: 3 } });
+    const first = new UsageMeter();
+    const second = new UsageMeter();
+    const forFirst = meteredModel(shared, first);
+    const forSecond = meteredModel(shared, second);
 
-    // Act
-    const text = await drain(model.stream(request));
+    // Act: interleaved, as concurrent requests are
+    const [a, b, c] = await Promise.all([
+      drain(forFirst.stream(request)),
+      drain(forSecond.stream(request)),
+      drain(forFirst.stream(request)),
+    ]);
 
     // Assess
-    expect(text).toBe("Water moves across.");
-    expect(meter.snapshot().calls).toBe(0);
+    expect([a, b, c]).toEqual(["Water moves across.", "Water moves across.", "Water moves across."]);
+    expect(first.snapshot()).toMatchObject({ inputTokens: 10, outputTokens: 6, calls: 2 });
+    expect(second.snapshot()).toMatchObject({ inputTokens: 5, outputTokens: 3, calls: 1 });
   });
 });
 
