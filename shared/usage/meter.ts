@@ -4,7 +4,7 @@
 // output, multi-step study tools) is charged the sum.
 //
 // The meter is passed explicitly rather than found through an AsyncLocalStorage: on Node 20 an
-// AsyncLocalStorage turns on async hooks for every promise of the process, which cost ~15 % of the
+// AsyncLocalStorage turns on async hooks for every promise of the process, which cost 11–15 % of the
 // local runtime's main-thread CPU at 100 concurrent chat streams (README, Performance).
 import type { ChatChunk, ChatModel, ChatRequest, ChatResult, TokenUsage } from "../llm/chat-model.ts";
 import { estimateTokens } from "../llm/prompts.ts";
