@@ -98,9 +98,10 @@ export function registerQa(app: App, engine: QaDeps): void {
       "generic",
       async (writer) => {
         if (file !== undefined) await writer.event("file", file);
-        const passages = await gatherPassages(deps(c), request);
+        const parts = deps(c);
+        const passages = await gatherPassages(parts, request);
         await writer.event("sources", String(passages.length));
-        await answerQuestion(deps(c), { ...request, onToken: (token) => writer.token(token) }, passages);
+        await answerQuestion(parts, { ...request, onToken: (token) => writer.token(token) }, passages);
         await writer.event("citations", JSON.stringify(citationsOf(passages)));
         await writer.done();
       },

@@ -204,8 +204,7 @@ export function createCopilot(deps: CopilotDeps) {
       const logger = hooks.logger ?? deps.logger;
       const store = (message: Parameters<SessionStore["append"]>[2]) =>
         deps.sessions.append(turn.userId, turn.sessionId, message, turn.session);
-      const { meter } = turn;
-      const model = meter ? meteredModel(deps.model, meter) : deps.model;
+      const model = meteredModel(deps.model, turn.meter);
       // The student's message is stored while the model call starts: its write (and flush to disk)
       // overlaps the model's first-token delay instead of preceding it. No token reaches the client
       // before the message is stored, and a failed store fails the reply.
@@ -214,9 +213,7 @@ export function createCopilot(deps: CopilotDeps) {
       userMessageStored.catch(() => undefined);
       if (deps.artifacts && turn.artifact) {
         await userMessageStored;
-        const artifacts = meter
-          ? { ...deps.artifacts, model: meteredModel(deps.artifacts.model, meter) }
-          : deps.artifacts;
+        const artifacts = { ...deps.artifacts, model: meteredModel(deps.artifacts.model, turn.meter) };
         const reply = await replyWithArtifact(artifacts, turn.artifact, turn, hooks, logger);
         await store({ role: "assistant", content: reply.text, citations: reply.citations });
         return reply;

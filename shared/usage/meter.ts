@@ -106,11 +106,14 @@ function estimateUsage(request: ChatRequest, output: string): TokenUsage {
 }
 
 /**
- * `model` with every call's token usage added to `meter`. The offline engine's counts are
- * estimates; a call whose endpoint reports no usage (or that was cut short) is charged an estimate
- * from the prompt and the text produced, so quotas cannot be evaded.
+ * `model` with every call's token usage added to `meter` (`model` itself when there is no meter: a
+ * request that is not an AI operation). The offline engine's counts are estimates; a call whose
+ * endpoint reports no usage (or that was cut short) is charged an estimate from the prompt and the
+ * text produced, so quotas cannot be evaded.
  */
-export function meteredModel(model: ChatModel, meter: UsageMeter): ChatModel {
+export function meteredModel(model: ChatModel, requestMeter: UsageMeter | undefined): ChatModel {
+  if (!requestMeter) return model;
+  const meter = requestMeter;
   const source = (estimated: boolean): UsageSource => ({
     model: model.info.model,
     estimated: estimated || model.info.kind === "offline",

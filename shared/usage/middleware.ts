@@ -216,8 +216,7 @@ export function usageMiddleware(deps: UsageGateDeps): MiddlewareHandler<AppEnv> 
  * each operation of that table and check the tokens charged against those the model reported.
  */
 export function requestModel(c: AppContext, model: ChatModel): ChatModel {
-  const meter = c.get("usageMeter");
-  return meter ? meteredModel(model, meter) : model;
+  return meteredModel(model, c.get("usageMeter"));
 }
 
 /** This request's usage meter as an optional field (`{}` outside an AI operation), for the copilot's turns. */
