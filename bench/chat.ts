@@ -44,7 +44,14 @@ import {
 import { timeToFirstToken } from "../scripts/load/report.ts";
 import { type StubTiming, TIMINGS_PATH } from "../scripts/load/stub-protocol.ts";
 import type { StreamSample } from "../scripts/load/users.ts";
-import { createBenchUsers, driveChatStreams, failedStreams, STREAM_ROUTE, warmUp } from "./chat/streams.ts";
+import {
+  createBenchUsers,
+  driveChatStreams,
+  failedStreams,
+  LIMITS_NEVER_REFUSING,
+  STREAM_ROUTE,
+  warmUp,
+} from "./chat/streams.ts";
 import { type Figure, figure } from "./figures.ts";
 import { round } from "./stats.ts";
 
@@ -61,12 +68,6 @@ const TARGET_P95_MS = 50;
 const SETTLE_SECONDS = 3;
 /** Every store operation of the store-latency engine: a MongoDB round trip in one region, rounded up. */
 const STORE_LATENCY_MS = 5;
-/** Limits on, never refusing: the checks run on every request as in a deployment. */
-const LIMITS_NEVER_REFUSING = {
-  RATE_LIMIT_CHAT_PER_MINUTE: "100000",
-  RATE_LIMIT_READ_PER_MINUTE: "100000",
-  QUOTA_TOKENS_FREE: "1000000000",
-};
 
 type Server = "engine" | "floor" | "required";
 

@@ -23,7 +23,7 @@ import { type ChildHandle, sampleProcess, sampleThreads, threadDeltas } from "..
 import { timeToFirstToken } from "../../scripts/load/report.ts";
 import { type StubTiming, TIMINGS_PATH } from "../../scripts/load/stub-protocol.ts";
 import { round } from "../stats.ts";
-import { createBenchUsers, driveChatStreams, failedStreams, warmUp } from "./streams.ts";
+import { createBenchUsers, driveChatStreams, failedStreams, LIMITS_NEVER_REFUSING, warmUp } from "./streams.ts";
 
 const CONCURRENCY = 100;
 
@@ -70,12 +70,7 @@ async function main(): Promise<void> {
       secret,
       ...(cpuProfileDir ? { cpuProfileDir } : {}),
       stubUrl: stub.ready.baseUrl,
-      env: {
-        RATE_LIMIT_CHAT_PER_MINUTE: "100000",
-        RATE_LIMIT_READ_PER_MINUTE: "100000",
-        QUOTA_TOKENS_FREE: "1000000000",
-        ...env,
-      },
+      env: { ...LIMITS_NEVER_REFUSING, ...env },
     });
     children.push(engine);
     const url = engine.ready.url;

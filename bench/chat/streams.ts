@@ -8,6 +8,13 @@ import { type StreamSample, streamSample } from "../../scripts/load/users.ts";
 
 export const STREAM_ROUTE = "POST /ai/sessions/{id}/chat/stream";
 
+/** Limits on, never refusing: the checks run on every request as in a deployment. */
+export const LIMITS_NEVER_REFUSING = {
+  RATE_LIMIT_CHAT_PER_MINUTE: "100000",
+  RATE_LIMIT_READ_PER_MINUTE: "100000",
+  QUOTA_TOKENS_FREE: "1000000000",
+};
+
 export interface BenchUser {
   token: string;
   sessionId: string;
