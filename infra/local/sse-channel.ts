@@ -36,19 +36,19 @@ export class NodeSseChannel implements SseChannel {
     this.abortListeners.push(listener);
   }
 
-  async write(chunk: string): Promise<void> {
-    if (this.isAborted || this.closed) return;
+  write(chunk: string): Promise<void> | undefined {
+    if (this.isAborted || this.closed) return undefined;
     // The socket can be gone before its response's close event has been delivered.
     if (this.out.destroyed) {
       this.abort();
-      return;
+      return undefined;
     }
     if (!this.started) {
       this.held.push(chunk);
-      return;
+      return undefined;
     }
-    if (this.out.write(chunk)) return;
-    await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (this.out.write(chunk)) return undefined;
+    return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
 
   close(): void {

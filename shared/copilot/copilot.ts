@@ -270,7 +270,9 @@ export function createCopilot(deps: CopilotDeps) {
           text += chunk.text;
           if (hooks.onToken && !clientGone) {
             try {
-              await hooks.onToken(chunk.text);
+              // Awaited only when the client makes the stream wait (most tokens are taken at once).
+              const sending = hooks.onToken(chunk.text);
+              if (sending) await sending;
             } catch {
               clientGone = true;
             }

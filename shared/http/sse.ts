@@ -31,7 +31,12 @@ export const DONE_FRAME = "event: done\ndata: \n\n";
 
 /** The writing side of an SSE response; `aborted` turns true when the client goes away. */
 export interface SseSink {
-  write(chunk: string): Promise<void>;
+  /**
+   * Takes a chunk. Returns a promise only when the producer has to wait (the client is slower than
+   * the stream, or the write failed); `undefined` means taken at once. Tokens are written hundreds
+   * of times per second per stream, and a promise awaited for each is measurable.
+   */
+  write(chunk: string): Promise<void> | undefined;
   readonly aborted: boolean;
   onAbort(listener: () => void): void;
 }
@@ -39,20 +44,28 @@ export interface SseSink {
 /** Bytes a stream may hold back before its producer has to wait for the client. */
 const MAX_BUFFERED_CHARS = 64 * 1024;
 
+/** Sinks holding frames until the end of the current turn of the event loop, drained by one callback. */
+const sinksAwaitingTurnEnd: CoalescingSink[] = [];
+
+function drainAtTurnEnd(): void {
+  for (const sink of sinksAwaitingTurnEnd.splice(0)) sink.turnEnded();
+}
+
 /**
  * A sink that sends the frames written in the same turn of the event loop as one write. Tokens
  * that arrive together (several in one network read of the model's stream, or queued while the
  * loop was busy) then cost one trip through the response stream and one socket write instead of
  * one each; a token arriving alone still leaves at the end of its turn, and the stream's first frame
- * leaves at once. Frames stay in order, and a
- * producer waits only when a slow client lets MAX_BUFFERED_CHARS pile up. A failed write is
- * raised by the next write or flush.
+ * leaves at once. One callback at the end of the turn drains every stream's sink. Frames stay in
+ * order, and a producer waits only when a slow client lets MAX_BUFFERED_CHARS pile up. A failed
+ * write is raised by the next write or flush.
  */
 export class CoalescingSink implements SseSink {
   private buffer = "";
   private scheduled = false;
   private started = false;
-  private tail: Promise<void> = Promise.resolve();
+  /** The target's write that made the stream wait; what is buffered meanwhile follows it. */
+  private waiting: Promise<void> | undefined;
   private failure: unknown;
 
   constructor(private readonly target: SseSink) {}
@@ -65,46 +78,59 @@ export class CoalescingSink implements SseSink {
     this.target.onAbort(listener);
   }
 
-  async write(chunk: string): Promise<void> {
-    if (this.failure !== undefined) throw this.failure;
+  write(chunk: string): Promise<void> | undefined {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     this.buffer += chunk;
     if (!this.started) {
       // The first frame (the time to first token the student sees) does not wait for the turn to end:
       // on a busy loop the end of the turn comes after every other stream's I/O callbacks.
       this.started = true;
       this.drain();
-      return;
+      return undefined;
     }
-    if (this.buffer.length >= MAX_BUFFERED_CHARS) {
-      await this.flush();
-      return;
+    if (this.buffer.length >= MAX_BUFFERED_CHARS) return this.flush();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      if (sinksAwaitingTurnEnd.push(this) === 1) setImmediate(drainAtTurnEnd);
     }
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.drain();
-    });
+    return undefined;
   }
 
   /** Sends everything written so far; resolves once the target has taken it. */
   async flush(): Promise<void> {
     this.drain();
-    await this.tail;
+    while (this.waiting) await this.waiting;
     if (this.failure !== undefined) throw this.failure;
   }
 
+  /** The end of the turn in which this sink was scheduled. */
+  turnEnded(): void {
+    this.scheduled = false;
+    this.drain();
+  }
+
   private drain(): void {
-    this.tail = this.tail.then(async () => {
-      const data = this.buffer;
-      this.buffer = "";
-      if (data === "" || this.failure !== undefined) return;
-      try {
-        await this.target.write(data);
-      } catch (error) {
+    if (this.waiting || this.buffer === "" || this.failure !== undefined) return;
+    const data = this.buffer;
+    this.buffer = "";
+    let taken: Promise<void> | undefined;
+    try {
+      taken = this.target.write(data);
+    } catch (error) {
+      this.failure = error;
+      return;
+    }
+    if (!taken) return;
+    this.waiting = taken.then(
+      () => {
+        this.waiting = undefined;
+        this.drain();
+      },
+      (error: unknown) => {
+        this.waiting = undefined;
         this.failure = error;
-      }
-    });
+      },
+    );
   }
 }
 
@@ -123,22 +149,24 @@ export class SseWriter {
     return this.sink.aborted;
   }
 
-  /** Writes a token as soon as it arrives (no buffering beyond whitespace in session framing). */
-  async token(text: string): Promise<void> {
-    if (text === "") return;
+  /**
+   * Writes a token as soon as it arrives (no buffering beyond whitespace in session framing).
+   * Returns a promise only when the producer has to wait for the client (see SseSink.write).
+   */
+  token(text: string): Promise<void> | undefined {
+    if (text === "") return undefined;
     if (this.framing === "generic") {
       if (text.trim() !== "") this.wroteText = true;
-      await this.sink.write(encodeGenericData(text));
-      return;
+      return this.sink.write(encodeGenericData(text));
     }
     if (text.trim() === "") {
       this.pendingWhitespace += text;
-      return;
+      return undefined;
     }
     const payload = this.pendingWhitespace + text;
     this.pendingWhitespace = "";
     this.wroteText = true;
-    await this.sink.write(encodeSessionData(payload));
+    return this.sink.write(encodeSessionData(payload));
   }
 
   /** A named event with a single-line payload (`citations`, `sources`, `file`, `error`). */
@@ -252,12 +280,12 @@ class SseBody implements SseSink {
     this.abortListeners.push(listener);
   }
 
-  async write(chunk: string): Promise<void> {
+  write(chunk: string): Promise<void> | undefined {
     const controller = this.controller;
-    if (this.isAborted || this.closed || controller === undefined) return;
+    if (this.isAborted || this.closed || controller === undefined) return undefined;
     controller.enqueue(this.encoder.encode(chunk));
-    if ((controller.desiredSize ?? 1) > 0) return;
-    await new Promise<void>((resolve) => {
+    if ((controller.desiredSize ?? 1) > 0) return undefined;
+    return new Promise<void>((resolve) => {
       this.resumeWriter = resolve;
     });
   }

@@ -399,6 +399,79 @@ describe("coalescing sink", () => {
     expect(target.output).toBe(`data: first\n\n${"x".repeat(40_000)}${"y".repeat(30_000)}`);
   });
 
+  it("takes the writes of a client that keeps up at once, with nothing for the producer to await", async () => {
+    // Prepare: a target that takes every chunk at once, as a socket with room does
+    const chunks: string[] = [];
+    const target: SseSink = {
+      aborted: false,
+      onAbort: () => undefined,
+      write: (chunk) => {
+        chunks.push(chunk);
+        return undefined;
+      },
+    };
+    const writer = new SseWriter(new CoalescingSink(target), "session");
+
+    // Act
+    const returned = ["Osmosis", " is", " diffusion"].map((token) => writer.token(token));
+    await nextTurn();
+
+    // Assess
+    expect(returned).toEqual([undefined, undefined, undefined]);
+    expect(chunks).toEqual(["data: Osmosis\n\n", "data:  is\n\ndata:  diffusion\n\n"]);
+  });
+
+  it("sends the frames of every stream written in one turn at its end, each stream's in its own order", async () => {
+    // Prepare: two streams past their first frame
+    const targets = [new MemorySink(), new MemorySink()];
+    const sinks = targets.map((target) => new CoalescingSink(target));
+    for (const [index, sink] of sinks.entries()) await sink.write(`data: first ${index}\n\n`);
+
+    // Act: their tokens interleave within one turn
+    await sinks[0]?.write("data: a1\n\n");
+    await sinks[1]?.write("data: b1\n\n");
+    await sinks[0]?.write("data: a2\n\n");
+    await sinks[1]?.write("data: b2\n\n");
+    const beforeTurnEnd = targets.map((target) => target.chunks.length);
+    await nextTurn();
+
+    // Assess
+    expect(beforeTurnEnd).toEqual([1, 1]);
+    expect(targets[0]?.chunks).toEqual(["data: first 0\n\n", "data: a1\n\ndata: a2\n\n"]);
+    expect(targets[1]?.chunks).toEqual(["data: first 1\n\n", "data: b1\n\ndata: b2\n\n"]);
+  });
+
+  it("holds what is written while the client makes the stream wait, and sends it, in order, once the client has read", async () => {
+    // Prepare: a client whose buffer is full after the first frame
+    const chunks: string[] = [];
+    let read: (() => void) | undefined;
+    const target: SseSink = {
+      aborted: false,
+      onAbort: () => undefined,
+      write: (chunk) => {
+        chunks.push(chunk);
+        if (chunks.length > 1) return undefined;
+        return new Promise<void>((resolve) => {
+          read = resolve;
+        });
+      },
+    };
+    const sink = new CoalescingSink(target);
+    await sink.write("data: first\n\n");
+
+    // Act
+    await sink.write("data: second\n\n");
+    await nextTurn();
+    const whileWaiting = [...chunks];
+    const flushed = sink.flush();
+    read?.();
+    await flushed;
+
+    // Assess
+    expect(whileWaiting).toEqual(["data: first\n\n"]);
+    expect(chunks).toEqual(["data: first\n\n", "data: second\n\n"]);
+  });
+
   it("raises a failed write on the next write", async () => {
     // Prepare
     const failing: SseSink = {
