@@ -79,6 +79,38 @@ describe("createThreadedChatModel", () => {
     expect(chunks[1]?.usage?.outputTokens).toBeGreaterThan(0);
   });
 
+  it("stops the call on the thread when the caller stops reading, or when its signal aborts", async () => {
+    // Prepare: answers far longer than either caller waits for
+    const stub = await startStubLlm({ tokens: Array.from({ length: 200 }, () => "x "), tokenDelayMs: 20 });
+    stubs.push(stub);
+    const model = createThreadedChatModel({
+      baseUrl: stub.baseUrl,
+      model: "stub-model",
+      timeoutMs: 5_000,
+      maxRetries: 0,
+    });
+    await model.ready();
+    const messages = [{ role: "user" as const, content: "hi" }];
+    const controller = new AbortController();
+
+    // Act
+    let read = 0;
+    for await (const chunk of model.stream({ messages })) {
+      read += chunk.text.length;
+      if (read >= 4) break;
+    }
+    const aborted = (async () => {
+      for await (const _chunk of model.stream({ messages, signal: controller.signal })) controller.abort();
+    })().catch((error: unknown) => error);
+    const abortError = await aborted;
+    await expect.poll(() => stub.requests.filter((request) => request.closedByClient).length).toBe(2);
+    await model.close();
+
+    // Assess: both connections closed by the client, long before the answers' ends
+    expect((abortError as Error).name).toBe("AbortError");
+    expect(stub.requests.every((request) => request.tokensWritten < 50)).toBe(true);
+  });
+
   it("fails calls in flight and later ones as unavailable once closed", async () => {
     // Prepare
     const model = await readyModel({ tokens: Array.from({ length: 50 }, () => "x "), tokenDelayMs: 50 });
