@@ -36,7 +36,7 @@ import { ALL_FEATURES_ENTRY_SOURCE, EMPTY_HANDLER_SOURCE } from "./cold-start/ba
 import { cdkEsbuildOptions, EMBEDDED_STORE_EXTERNALS } from "./cold-start/bundle-options.ts";
 import { checkCdkParity } from "./cold-start/cdk-parity.ts";
 import { restEvent } from "./cold-start/events.ts";
-import { type BenchState, buildPlan, type ConfigMode, selectUnits, type Unit } from "./cold-start/plan.ts";
+import { type BenchState, buildPlan, type ConfigMode, selectUnits, type Unit, UsageError } from "./cold-start/plan.ts";
 import type { ProbeResult, ProbeSpec } from "./cold-start/protocol.ts";
 import { type Figure, figure } from "./figures.ts";
 import { median } from "./stats.ts";
@@ -627,16 +627,17 @@ async function main(): Promise<void> {
   // Five: with three, one slow or fast cold start in a pair of similar ones decided the median (chat
   // 391 / 552 / 563 ms in one run).
   const runs = runsArgument === -1 ? 5 : Number(process.argv[runsArgument + 1]);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs takes a positive integer");
+  if (!Number.isInteger(runs) || runs < 1) throw new UsageError("--runs takes a positive integer");
   const onlyArgument = process.argv.indexOf("--only");
   const only =
     onlyArgument === -1 ? undefined : (process.argv[onlyArgument + 1] ?? "").split(",").filter((name) => name !== "");
-  if (only?.length === 0) throw new Error("--only takes a comma-separated list of functions or bundles");
+  if (only?.length === 0) throw new UsageError("--only takes a comma-separated list of functions or bundles");
   const withAllFeatures = !only || only.includes("all-features");
   const plan = only
     ? selectUnits(
         buildPlan(),
-        only.filter((name) => name !== "all-features" && name !== "floor"),
+        // The floor and the required components run in every selection.
+        only.filter((name) => name !== "all-features" && name !== "floor" && name !== "required-components"),
       )
     : buildPlan();
   const work = await mkdtemp(join(tmpdir(), "collabry-cold-start-"));
@@ -1214,4 +1215,14 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`[bench:cold-start] ${error.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  process.stderr.write(
+    `[bench:cold-start] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});

@@ -6,6 +6,11 @@ import { AUTHORIZER_PROFILE, INGEST_WORKER_PROFILE, profileFor } from "#infra/li
 import { ingestSqsEvent, restEvent, tokenAuthorizerEvent } from "./events.ts";
 import type { ProbeInvocation, ProbeResult } from "./protocol.ts";
 
+/** A mistake in the bench's arguments: reported as a message, without a stack. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
 /**
  * - `aws`: what a deployed function parses (RUNTIME=aws detected from AWS_LAMBDA_FUNCTION_NAME),
  *   JWT_SECRET_KEY given directly, MONGO_URI set but never contacted (authorizer only).
@@ -332,7 +337,7 @@ export function selectUnits(plan: readonly Unit[], only: readonly string[]): Uni
   );
   const unknown = only.filter((name) => !plan.some((unit) => unit.name === name || unit.bundle === name));
   if (unknown.length > 0) {
-    throw new Error(
+    throw new UsageError(
       `--only: no function or bundle named ${unknown.join(", ")} (known: ${plan.map((unit) => unit.name).join(", ")})`,
     );
   }
