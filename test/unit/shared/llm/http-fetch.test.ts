@@ -85,6 +85,66 @@ describe("createHttpFetch", () => {
     expect(rest).toBe("data: two\n\n");
   });
 
+  it("hands out streamed chunks as they arrive to a body read with for await, and ends with the answer", async () => {
+    let sendSecond: () => void = () => undefined;
+    handlers.set("/stream-iterated", (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write("data: one\n\n");
+      sendSecond = () => res.end("data: two\n\n");
+    });
+    const response = await httpFetch(`${base}/stream-iterated`);
+    const decoder = new TextDecoder();
+    const received: string[] = [];
+    for await (const chunk of response.body as ReadableStream<Uint8Array>) {
+      received.push(decoder.decode(chunk));
+      if (received.length === 1) sendSecond();
+    }
+    expect(received).toEqual(["data: one\n\n", "data: two\n\n"]);
+  });
+
+  it("pauses the socket while a reader with for await is behind, and gives every byte in order", async () => {
+    const parts = Array.from(
+      { length: 400 },
+      (_, index) => `data: ${String(index).padStart(4, "0")}${"x".repeat(10_000)}\n\n`,
+    );
+    handlers.set("/many", (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      for (const part of parts) res.write(part);
+      res.end();
+    });
+    const response = await httpFetch(`${base}/many`);
+    const decoder = new TextDecoder();
+    let text = "";
+    for await (const chunk of response.body as ReadableStream<Uint8Array>) {
+      text += decoder.decode(chunk, { stream: true });
+      // A slow reader: the socket has to wait for it.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(text).toBe(parts.join(""));
+  });
+
+  it("closes the connection when a reader with for await stops early, and errors it with AbortError when aborted", async () => {
+    let closedEarly = false;
+    handlers.set("/endless", (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const timer = setInterval(() => res.write("data: more\n\n"), 5);
+      res.on("close", () => {
+        clearInterval(timer);
+        closedEarly = !res.writableFinished;
+      });
+    });
+    const response = await httpFetch(`${base}/endless`);
+    for await (const _chunk of response.body as ReadableStream<Uint8Array>) break;
+    await expect.poll(() => closedEarly).toBe(true);
+
+    const late = new AbortController();
+    const aborted = await httpFetch(`${base}/endless`, { signal: late.signal });
+    const failure = await (async () => {
+      for await (const _chunk of aborted.body as ReadableStream<Uint8Array>) late.abort();
+    })().catch((error: unknown) => error);
+    expect(failure).toMatchObject({ name: "AbortError" });
+  });
+
   it("decodes a gzip-encoded body", async () => {
     handlers.set("/gzip", (_req, res) => {
       res.writeHead(200, { "content-encoding": "gzip", "content-type": "text/plain" }).end(gzipSync("hello gzip"));
