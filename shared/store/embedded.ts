@@ -267,6 +267,34 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     commitWrites(batch);
   }
 
+  type Outcome = { committed: Committed } | { refused: unknown };
+
+  /**
+   * The body of a batch's transaction: runs each plan, writes its changes and applies them to the
+   * cache. Made into a transaction function once: better-sqlite3 builds four wrapper functions
+   * (one per locking mode) each time `db.transaction` is called, once per commit otherwise.
+   */
+  const runBatch = db.transaction((batch: QueuedWrite[], outcomes: Outcome[], touched: Set<string>) => {
+    // The write lock is held from here: one check covers every plan of the batch.
+    let mustCheck = true;
+    for (const write of batch) {
+      const s = state(write.name, mustCheck);
+      mustCheck = false;
+      let planned: { changes: Change[]; result: unknown };
+      try {
+        planned = write.plan(s);
+      } catch (refused) {
+        outcomes.push({ refused });
+        continue;
+      }
+      touched.add(write.name);
+      writeChanges(write.name, s, planned.changes);
+      // Later plans of the batch see this write, as they would after its own commit.
+      for (const change of planned.changes) applyChange(s, change);
+      outcomes.push({ committed: { result: planned.result, changed: planned.changes.length > 0 } });
+    }
+  });
+
   /**
    * Runs the writes' plans inside one immediate transaction. A plan that refuses (duplicate key, bad
    * update) fails only its own write and touches nothing. If the transaction itself fails, it rolled
@@ -274,29 +302,10 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
    * time, and each write of a batch is retried alone (a write alone fails with the error).
    */
   function commitWrites(batch: QueuedWrite[]): void {
-    const outcomes: Array<{ committed: Committed } | { refused: unknown }> = [];
+    const outcomes: Outcome[] = [];
     const touched = new Set<string>();
     try {
-      db.transaction(() => {
-        // The write lock is held from here: one check covers every plan of the batch.
-        let mustCheck = true;
-        for (const write of batch) {
-          const s = state(write.name, mustCheck);
-          mustCheck = false;
-          let planned: { changes: Change[]; result: unknown };
-          try {
-            planned = write.plan(s);
-          } catch (refused) {
-            outcomes.push({ refused });
-            continue;
-          }
-          touched.add(write.name);
-          writeChanges(write.name, s, planned.changes);
-          // Later plans of the batch see this write, as they would after its own commit.
-          for (const change of planned.changes) applyChange(s, change);
-          outcomes.push({ committed: { result: planned.result, changed: planned.changes.length > 0 } });
-        }
-      }).immediate();
+      runBatch.immediate(batch, outcomes, touched);
       commitEpoch += 1;
     } catch (error) {
       commitEpoch += 1;
