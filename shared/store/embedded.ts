@@ -375,7 +375,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
       docs = docs.slice(skip, options.limit ? skip + options.limit : undefined);
     }
     const projection = options.projection;
-    return docs.map((doc) => (projection ? project(doc, projection) : copyDoc(doc)));
+    return docs.map(projection ? projector(projection) : copyDoc);
   }
 
   function upsertDoc(s: CollectionState, filter: Filter, update: Update): Doc {
@@ -1138,16 +1138,25 @@ function sortByMingo(docs: Doc[], sort: Sort): Doc[] {
   return new (mingo().Query)({}, {}).find<Doc>(docs).sort(sort).all();
 }
 
-/** An inclusion projection; top-level fields are picked here, dotted paths (through arrays) by mingo. */
-function project(doc: Doc, projection: Record<string, 1>): Doc {
+/**
+ * Copies an inclusion projection out of each document of a read (its fields worked out once per read):
+ * top-level fields are picked here, dotted paths (through arrays) by mingo.
+ */
+function projector(projection: Record<string, 1>): (doc: Doc) => Doc {
   const fields = Object.keys(projection);
   if (fields.every((field) => !field.includes(".") && !field.startsWith("$"))) {
-    const projected: Doc = { _id: doc._id };
-    for (const field of fields) if (doc[field] !== undefined) projected[field] = copyValue(doc[field], 1);
-    return projected;
+    return (doc) => {
+      const projected: Doc = { _id: doc._id };
+      for (const field of fields) if (doc[field] !== undefined) projected[field] = copyValue(doc[field], 1);
+      return projected;
+    };
   }
-  const [projected] = new (mingo().Query)({}, {}).find<Doc>([doc], { ...projection, _id: 1 }).all();
-  return structuredClone(projected ?? { _id: doc._id });
+  const query = new (mingo().Query)({}, {});
+  const withId = { ...projection, _id: 1 as const };
+  return (doc) => {
+    const [projected] = query.find<Doc>([doc], withId).all();
+    return structuredClone(projected ?? { _id: doc._id });
+  };
 }
 
 /** Applies an operator update in place; returns whether anything changed. */
