@@ -27,7 +27,7 @@ describe("reviveError", () => {
   });
 });
 
-/** A model thread against a fresh stub serving `behaviour`, ready to take calls. */
+/** A model thread against a fresh stub serving `behaviour` (returned too), ready to take calls. */
 async function readyModel(behaviour: Parameters<typeof startStubLlm>[0]) {
   const stub = await startStubLlm(behaviour);
   stubs.push(stub);
@@ -38,13 +38,13 @@ async function readyModel(behaviour: Parameters<typeof startStubLlm>[0]) {
     maxRetries: 0,
   });
   await model.ready();
-  return model;
+  return { model, stub };
 }
 
 describe("createThreadedChatModel", () => {
   it("serves concurrent streams from one thread, each with its own tokens in order", async () => {
     // Prepare
-    const model = await readyModel({ tokens: ["a ", "b ", "c ", "d"], tokenDelayMs: 10 });
+    const { model } = await readyModel({ tokens: ["a ", "b ", "c ", "d"], tokenDelayMs: 10 });
 
     // Act
     const collect = async () => {
@@ -62,7 +62,7 @@ describe("createThreadedChatModel", () => {
   it("hands tokens that arrived while the caller was busy over as one chunk, usage included", async () => {
     // Prepare
     const tokens = ["Mitosis ", "makes ", "two ", "identical ", "cells."];
-    const model = await readyModel({ tokens, tokenDelayMs: 5 });
+    const { model } = await readyModel({ tokens, tokenDelayMs: 5 });
     const chunks: ChatChunk[] = [];
 
     // Act
@@ -81,15 +81,7 @@ describe("createThreadedChatModel", () => {
 
   it("stops the call on the thread when the caller stops reading, or when its signal aborts", async () => {
     // Prepare: answers far longer than either caller waits for
-    const stub = await startStubLlm({ tokens: Array.from({ length: 200 }, () => "x "), tokenDelayMs: 20 });
-    stubs.push(stub);
-    const model = createThreadedChatModel({
-      baseUrl: stub.baseUrl,
-      model: "stub-model",
-      timeoutMs: 5_000,
-      maxRetries: 0,
-    });
-    await model.ready();
+    const { model, stub } = await readyModel({ tokens: Array.from({ length: 200 }, () => "x "), tokenDelayMs: 20 });
     const messages = [{ role: "user" as const, content: "hi" }];
     const controller = new AbortController();
 
@@ -113,7 +105,7 @@ describe("createThreadedChatModel", () => {
 
   it("fails calls in flight and later ones as unavailable once closed", async () => {
     // Prepare
-    const model = await readyModel({ tokens: Array.from({ length: 50 }, () => "x "), tokenDelayMs: 50 });
+    const { model } = await readyModel({ tokens: Array.from({ length: 50 }, () => "x "), tokenDelayMs: 50 });
     const received: string[] = [];
     const running = (async () => {
       for await (const chunk of model.stream({ messages: [{ role: "user", content: "hi" }] })) {
