@@ -22,13 +22,18 @@
 // another, before the model is called.
 //
 // Every level of every server is measured in steady state: after the same warm-up, and after a
-// few uncounted seconds at that level (SETTLE_SECONDS).
+// few uncounted seconds at that level (SETTLE_SECONDS) in the same drive, which never pauses
+// between them: a window opened on a drained server would begin with all its streams' requests
+// at the same instant, and at 100 streams that burst's queue (~5 % of a window's streams) would be
+// the p95. The burst is measured on its own last: 100 streams started at the same instant on
+// each idle server.
 //
 // Usage: npm run bench:chat [-- --seconds 10]   (seconds per concurrency level and server)
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { baseEnv, parseReady, REPO_ROOT, startEngine, startStub } from "../scripts/load/children.ts";
@@ -46,9 +51,11 @@ import { type StubTiming, TIMINGS_PATH } from "../scripts/load/stub-protocol.ts"
 import type { StreamSample } from "../scripts/load/users.ts";
 import {
   createBenchUsers,
+  driveBurst,
   driveChatStreams,
   failedStreams,
   LIMITS_NEVER_REFUSING,
+  SETTLE_SECONDS,
   STREAM_ROUTE,
   warmUp,
 } from "./chat/streams.ts";
@@ -58,14 +65,6 @@ import { round } from "./stats.ts";
 const RESULTS = new URL("./results-chat.json", import.meta.url);
 const CONCURRENCY = [1, 10, 100] as const;
 const TARGET_P95_MS = 50;
-/**
- * Before each measured window the server serves that level's streams for this long, uncounted.
- * Each server sits idle while the others run their levels; one coming out of idle grows its heap
- * again and recompiles, a transition a server under steady load has long paid for. Measured from
- * idle, the engine's CPU per stream at 100 streams was 7.95 ms (helper threads 1.42); after these
- * seconds, 6.41 ms (0.85), as in `npm run bench:chat-rounds`, which never lets it idle.
- */
-const SETTLE_SECONDS = 3;
 /** Every store operation of the store-latency engine: a MongoDB round trip in one region, rounded up. */
 const STORE_LATENCY_MS = 5;
 
@@ -112,6 +111,26 @@ function threadSplit(
   const busiestOther = others[0] ?? 0;
   const rest = others.slice(1).reduce((sum, seconds) => sum + seconds, 0);
   return { main: round(main, 3), busiestOther: round(busiestOther, 3), rest: round(rest, 3) };
+}
+
+/** What a measured window's CPU figures are computed from, read as it opens and as it closes. */
+interface WindowCounters {
+  loadAverage1m: number;
+  server: ProcessSample | undefined;
+  threads: Map<number, number> | undefined;
+  stub: ProcessSample | undefined;
+  /** This process's CPU: the load generator's. */
+  loadGenerator: NodeJS.CpuUsage;
+}
+
+function readCounters(serverPid: number, stubPid: number): WindowCounters {
+  return {
+    loadAverage1m: round(loadavg()[0] ?? 0, 2),
+    server: sampleProcess(serverPid),
+    threads: sampleThreads(serverPid),
+    stub: sampleProcess(stubPid),
+    loadGenerator: process.cpuUsage(),
+  };
 }
 
 function log(message: string): void {
@@ -399,7 +418,15 @@ async function measureStoreLatency(stubUrl: string, secret: string, dataDir: str
   try {
     const users = await createBenchUsers(engine.ready.url, secret, Math.max(...CONCURRENCY), "bench-chat-store");
     await warmUp(engine.ready.url, users, "store-latency");
-    return await driveChatStreams(engine.ready.url, users, 1, seconds, "store-latency-c1");
+    // One stream at a time: nothing to settle (no burst to leave behind).
+    const [streams = []] = await driveChatStreams(
+      engine.ready.url,
+      users,
+      1,
+      { settleSeconds: 0, windowSeconds: seconds },
+      "store-latency-c1",
+    );
+    return streams;
   } finally {
     await engine.stop();
   }
@@ -424,6 +451,33 @@ function storeLatencyFigure(levels: Level[], streams: StreamSample[], timings: S
       note: `${delayed.streams_timed} streams, ${failedStreams(streams)} failed; (${value} − ${base}) / ${STORE_LATENCY_MS} ms ≈ ${round((value - base) / STORE_LATENCY_MS, 1)} store round trips waited for one after another before the model call (timers overshoot ${STORE_LATENCY_MS} ms slightly): the quota check with the rate limit, then the session with its history and the document search`,
     }),
   ];
+}
+
+/** Bursts per server; each is `BURST_STREAMS` streams started at the same instant on an idle server. */
+const BURST_ROUNDS = 3;
+const BURST_STREAMS = 100;
+/** Before each burst: the server's last streams have ended and its loop is idle. */
+const BURST_PAUSE_MS = 500;
+
+/**
+ * 100 streams arriving at the same instant on an idle server, beside the same burst on both floors:
+ * not a steady state (the levels above), but what a class sending at once meets on one process.
+ */
+function burstFigures(bursts: Record<Server, StreamSample[]>, timings: StubTiming[]): Figure[] {
+  const engine = timeToFirstToken(bursts.engine, timings).engine_overhead_ms;
+  const floor = timeToFirstToken(bursts.floor, timings).engine_overhead_ms;
+  const required = timeToFirstToken(bursts.required, timings).engine_overhead_ms;
+  return (["p50", "p95"] as const).map((name) =>
+    figure({
+      id: `chat.overhead.burst${BURST_STREAMS}.${name}_ms`,
+      label: `chat TTFT engine overhead ${name}, ${BURST_STREAMS} streams started at the same instant on an idle server`,
+      unit: "ms",
+      value: engine[name],
+      better: "lower",
+      baseline: { label: "bare Node SSE proxy of the stub, same bursts", value: floor[name] },
+      note: `${BURST_ROUNDS} bursts per server, ${bursts.engine.length} streams, ${failedStreams(bursts.engine)} failed; engine max ${engine.max} ms; required model client behind a bare Node server ${required[name]} ms (max ${required.max})`,
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -471,27 +525,52 @@ async function main(): Promise<void> {
         ["required", required.ready.url, required.pid],
         ["engine", engine.ready.url, engine.pid],
       ] as const) {
-        await driveChatStreams(url, users, concurrency, SETTLE_SECONDS, `${server}-c${concurrency}-settle`);
-        const loadAverage1m = round(loadavg()[0] ?? 0, 2);
-        const before = sampleProcess(pid);
-        const threadsBefore = sampleThreads(pid);
-        const stubBefore = sampleProcess(stub.pid);
-        const clientBefore = process.cpuUsage();
-        const streams = await driveChatStreams(url, users, concurrency, seconds, `${server}-c${concurrency}`);
-        const after = sampleProcess(pid);
-        const threads = threadSplit(pid, threadsBefore, sampleThreads(pid));
-        const mainThread = mainThreadDelta(before, after);
-        const processCpuS = before && after ? round(after.cpuS - before.cpuS, 2) : undefined;
-        const client = process.cpuUsage(clientBefore);
-        const stubAfter = sampleProcess(stub.pid);
+        // One drive without a pause: the settle seconds, then the measured window, whose CPU
+        // counters are read as it opens and closes.
+        const counters: { open?: WindowCounters; close?: WindowCounters } = {};
+        const [streams = []] = await driveChatStreams(
+          url,
+          users,
+          concurrency,
+          {
+            settleSeconds: SETTLE_SECONDS,
+            windowSeconds: seconds,
+            atBoundary: (index) => {
+              counters[index === 0 ? "open" : "close"] = readCounters(pid, stub.pid);
+            },
+          },
+          `${server}-c${concurrency}`,
+        );
+        const { open, close } = counters;
+        if (!open || !close) throw new Error(`the ${server} window at ${concurrency} streams was not sampled`);
+        const loadAverage1m = open.loadAverage1m;
+        const threads = threadSplit(pid, open.threads, close.threads);
+        const mainThread = mainThreadDelta(open.server, close.server);
+        const processCpuS = open.server && close.server ? round(close.server.cpuS - open.server.cpuS, 2) : undefined;
+        const client = {
+          user: close.loadGenerator.user - open.loadGenerator.user,
+          system: close.loadGenerator.system - open.loadGenerator.system,
+        };
         const otherCpuS = {
           load_generator: round((client.user + client.system) / 1e6, 2),
-          stub_model: stubBefore && stubAfter ? round(stubAfter.cpuS - stubBefore.cpuS, 2) : undefined,
+          stub_model: open.stub && close.stub ? round(close.stub.cpuS - open.stub.cpuS, 2) : undefined,
         };
         levels.push({ server, concurrency, loadAverage1m, streams, mainThread, processCpuS, threads, otherCpuS });
         log(`${server} c${concurrency}: ${streams.length} streams (load average ${loadAverage1m})`);
       }
     }
+    const bursts: Record<Server, StreamSample[]> = { engine: [], floor: [], required: [] };
+    for (let index = 0; index < BURST_ROUNDS; index += 1) {
+      for (const [server, url] of [
+        ["floor", floor.ready.url],
+        ["required", required.ready.url],
+        ["engine", engine.ready.url],
+      ] as const) {
+        await sleep(BURST_PAUSE_MS);
+        bursts[server].push(...(await driveBurst(url, users, BURST_STREAMS, `${server}-burst${index}`)));
+      }
+    }
+    log(`bursts of ${BURST_STREAMS} streams: ${BURST_ROUNDS} per server`);
     const client = await measureClientFloor(stub.ready.baseUrl, stub.pid, Math.max(...CONCURRENCY), seconds);
     log(
       `model client alone c${client.concurrency}: ${client.streams} streams, ${client.cpu_s} s CPU (load average ${client.load_average_1m})`,
@@ -506,6 +585,7 @@ async function main(): Promise<void> {
     const timings = (await (await fetch(`${stub.ready.baseUrl}${TIMINGS_PATH}`)).json()) as StubTiming[];
     const { figures, detail } = overheadFigures(levels, timings, seconds);
     figures.push(...cpuFigures(levels, timings, client, seconds));
+    figures.push(...burstFigures(bursts, timings));
     figures.push(...storeLatencyFigure(levels, storeLatencyStreams, timings));
     const report = {
       benchmark: "chat",

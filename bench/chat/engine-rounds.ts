@@ -1,6 +1,7 @@
 // A/B helper for the engine's CPU per chat stream: the engine alone (no floors, no client-floor
 // process) at 100 concurrent session streams against the realistic stub, after the same warm-up as
-// bench:chat, measured over several rounds. Each round prints one JSON line: the engine's CPU per
+// bench:chat, measured over several rounds: consecutive windows of one drive that never pauses,
+// after the same settle seconds as bench:chat. Each round prints one JSON line: the engine's CPU per
 // stream on its main thread, its model client thread and its other threads, the main thread's
 // CPU divided by the model thread's, and the time-to-first-token overhead with its two parts
 // (request → the stub receiving the model call; the stub's first token → the client). The model
@@ -19,11 +20,24 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startEngine, startStub } from "../../scripts/load/children.ts";
 import { REALISTIC_STUB } from "../../scripts/load/options.ts";
-import { type ChildHandle, sampleProcess, sampleThreads, threadDeltas } from "../../scripts/load/processes.ts";
+import {
+  type ChildHandle,
+  type ProcessSample,
+  sampleProcess,
+  sampleThreads,
+  threadDeltas,
+} from "../../scripts/load/processes.ts";
 import { timeToFirstToken } from "../../scripts/load/report.ts";
 import { type StubTiming, TIMINGS_PATH } from "../../scripts/load/stub-protocol.ts";
 import { round } from "../stats.ts";
-import { createBenchUsers, driveChatStreams, failedStreams, LIMITS_NEVER_REFUSING, warmUp } from "./streams.ts";
+import {
+  createBenchUsers,
+  driveChatStreams,
+  failedStreams,
+  LIMITS_NEVER_REFUSING,
+  SETTLE_SECONDS,
+  warmUp,
+} from "./streams.ts";
 
 const CONCURRENCY = 100;
 
@@ -76,20 +90,35 @@ async function main(): Promise<void> {
     const url = engine.ready.url;
     const users = await createBenchUsers(url, secret, CONCURRENCY, "rounds");
     await warmUp(url, users, "rounds");
-    for (let index = 0; index < rounds; index += 1) {
-      const before = sampleProcess(engine.pid);
-      const threadsBefore = sampleThreads(engine.pid);
-      const streams = await driveChatStreams(url, users, CONCURRENCY, seconds, `rounds-r${index}`);
-      const after = sampleProcess(engine.pid);
-      const threadsAfter = sampleThreads(engine.pid);
-      if (!before || !after || !threadsBefore || !threadsAfter) throw new Error("no /proc samples of the engine");
-      const deltas = threadDeltas(threadsBefore, threadsAfter);
+    // One drive without a pause: the rounds are its consecutive windows, after SETTLE_SECONDS.
+    const counters: Array<{ process: ProcessSample | undefined; threads: Map<number, number> | undefined }> = [];
+    const windows = await driveChatStreams(
+      url,
+      users,
+      CONCURRENCY,
+      {
+        settleSeconds: SETTLE_SECONDS,
+        windowSeconds: seconds,
+        windows: rounds,
+        atBoundary: (index) => {
+          counters[index] = { process: sampleProcess(engine.pid), threads: sampleThreads(engine.pid) };
+        },
+      },
+      "rounds",
+    );
+    const timings = (await (await fetch(`${stub.ready.baseUrl}${TIMINGS_PATH}`)).json()) as StubTiming[];
+    windows.forEach((streams, index) => {
+      const before = counters[index];
+      const after = counters[index + 1];
+      if (!before?.process || !after?.process || !before.threads || !after.threads) {
+        throw new Error("no /proc samples of the engine");
+      }
+      const deltas = threadDeltas(before.threads, after.threads);
       const main = deltas.get(engine.pid) ?? 0;
       deltas.delete(engine.pid);
       const others = [...deltas.values()].sort((a, b) => b - a);
       const modelThread = others[0] ?? 0;
       const helpers = others.slice(1).reduce((sum, value) => sum + value, 0);
-      const timings = (await (await fetch(`${stub.ready.baseUrl}${TIMINGS_PATH}`)).json()) as StubTiming[];
       const report = timeToFirstToken(streams, timings);
       const overhead = report.engine_overhead_ms;
       const perStream = (cpuS: number) => round((cpuS * 1000) / streams.length, 2);
@@ -101,17 +130,18 @@ async function main(): Promise<void> {
           main_ms: perStream(main),
           model_thread_ms: perStream(modelThread),
           other_threads_ms: perStream(helpers),
-          process_ms: perStream(after.cpuS - before.cpuS),
+          process_ms: perStream(after.process.cpuS - before.process.cpuS),
           main_per_model_thread: modelThread > 0 ? round(main / modelThread, 3) : null,
           ttft_overhead_p50_ms: overhead.p50,
           ttft_overhead_p95_ms: overhead.p95,
+          ttft_overhead_p99_ms: overhead.p99,
           before_model_p50_ms: report.before_model_ms.p50,
           before_model_p95_ms: report.before_model_ms.p95,
           relay_p50_ms: report.relay_ms.p50,
           relay_p95_ms: report.relay_ms.p95,
         })}\n`,
       );
-    }
+    });
   } finally {
     for (const child of children.reverse()) await child.stop();
     await rm(workDir, { recursive: true, force: true });

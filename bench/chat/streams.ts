@@ -5,6 +5,7 @@
 import { signDevToken } from "#infra/local/dev-secret.ts";
 import { engineClient, LoadRecorder } from "../../scripts/load/client.ts";
 import { type StreamSample, streamSample } from "../../scripts/load/users.ts";
+import { preciseNow } from "../stats.ts";
 
 export const STREAM_ROUTE = "POST /ai/sessions/{id}/chat/stream";
 
@@ -42,33 +43,119 @@ export async function createBenchUsers(
   );
 }
 
-/** The first `concurrency` users each stream back to back for `seconds`; every stream they made. */
+/**
+ * Before its first measured window a drive serves that level's streams for this long, uncounted.
+ * Each server of bench:chat sits idle while the others run their levels; one coming out of idle
+ * grows its heap again and recompiles, a transition a server under steady load has long paid for.
+ * Measured from idle, the engine's CPU per stream at 100 streams was 7.95 ms (helper threads 1.42);
+ * after these seconds, 6.41 ms (0.85).
+ */
+export const SETTLE_SECONDS = 3;
+
+/** How a drive is measured: uncounted seconds first, then consecutive windows of equal length. */
+export interface DrivePlan {
+  /** Streams that start before the first window are not counted: the level reaches steady state. */
+  settleSeconds: number;
+  windowSeconds: number;
+  /** Consecutive measured windows; 0 for a drive that only loads the server (warm-up). Default 1. */
+  windows?: number;
+  /**
+   * Called as the first window opens (0) and as each window closes (1…windows, the next opening at
+   * the same instant): where the caller samples the CPU counters of the window.
+   */
+  atBoundary?: (index: number) => void;
+}
+
+/**
+ * The first `concurrency` users each stream back to back, without a pause, from the start of the
+ * settle seconds to the end of the last window; each stream is counted in the window it started in
+ * (streams still running when a window closes finish in the next, or after the last). The load
+ * never stops between the settle seconds and the windows, or between windows: a window opened on a
+ * drained server would start with all `concurrency` requests at the same instant, and that burst's
+ * queue, at 100 streams about one window's 5 %, would be the window's p95 (`driveBurst` measures a
+ * burst on its own). Returns each window's streams.
+ */
 export async function driveChatStreams(
   url: string,
   users: BenchUser[],
   concurrency: number,
-  seconds: number,
+  plan: DrivePlan,
+  label: string,
+): Promise<StreamSample[][]> {
+  const windows = plan.windows ?? 1;
+  const recorder = new LoadRecorder();
+  const streams: StreamSample[] = [];
+  const startedAt = preciseNow();
+  const boundaries = Array.from(
+    { length: windows + 1 },
+    (_, index) => startedAt + (plan.settleSeconds + index * plan.windowSeconds) * 1000,
+  );
+  const end = boundaries[windows] ?? startedAt + plan.settleSeconds * 1000;
+  const timers = plan.atBoundary
+    ? boundaries.map((at, index) => setTimeout(() => plan.atBoundary?.(index), Math.max(0, at - preciseNow())))
+    : [];
+  try {
+    await Promise.all(
+      users.slice(0, concurrency).map(async (user, index) => {
+        const client = engineClient(url, user.token, recorder);
+        for (let turn = 0; preciseNow() < end; turn += 1) {
+          const key = `${label}-u${index}-${turn}`;
+          const result = await client.stream(
+            STREAM_ROUTE,
+            `/ai/sessions/${user.sessionId}/chat/stream`,
+            { message: `Explain photosynthesis briefly [load:${key}]` },
+            "session",
+          );
+          streams.push(streamSample("session", key, result));
+        }
+      }),
+    );
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
+  return splitIntoWindows(streams, boundaries);
+}
+
+/**
+ * Each stream in the window it started in: window `i` spans [boundaries[i], boundaries[i + 1]);
+ * streams before the first boundary or from the last on are left out.
+ */
+export function splitIntoWindows(streams: readonly StreamSample[], boundaries: readonly number[]): StreamSample[][] {
+  const windows: StreamSample[][] = Array.from({ length: Math.max(0, boundaries.length - 1) }, () => []);
+  for (const stream of streams) {
+    for (let index = 0; index < windows.length; index += 1) {
+      if (stream.startedAt >= (boundaries[index] ?? 0) && stream.startedAt < (boundaries[index + 1] ?? 0)) {
+        windows[index]?.push(stream);
+        break;
+      }
+    }
+  }
+  return windows;
+}
+
+/**
+ * Each of the first `concurrency` users starts one stream at the same instant (call it with the
+ * server idle): the time to first token of a burst, which a server under steady load never sees.
+ */
+export async function driveBurst(
+  url: string,
+  users: BenchUser[],
+  concurrency: number,
   label: string,
 ): Promise<StreamSample[]> {
   const recorder = new LoadRecorder();
-  const streams: StreamSample[] = [];
-  const deadline = Date.now() + seconds * 1000;
-  await Promise.all(
+  return Promise.all(
     users.slice(0, concurrency).map(async (user, index) => {
-      const client = engineClient(url, user.token, recorder);
-      for (let turn = 0; Date.now() < deadline; turn += 1) {
-        const key = `${label}-u${index}-${turn}`;
-        const result = await client.stream(
-          STREAM_ROUTE,
-          `/ai/sessions/${user.sessionId}/chat/stream`,
-          { message: `Explain photosynthesis briefly [load:${key}]` },
-          "session",
-        );
-        streams.push(streamSample("session", key, result));
-      }
+      const key = `${label}-u${index}`;
+      const result = await engineClient(url, user.token, recorder).stream(
+        STREAM_ROUTE,
+        `/ai/sessions/${user.sessionId}/chat/stream`,
+        { message: `Explain photosynthesis briefly [load:${key}]` },
+        "session",
+      );
+      return streamSample("session", key, result);
     }),
   );
-  return streams;
 }
 
 /**
@@ -78,8 +165,8 @@ export async function driveChatStreams(
  * a cost a running server paid long ago.
  */
 export async function warmUp(url: string, users: BenchUser[], label: string): Promise<void> {
-  await driveChatStreams(url, users, 10, 2, `${label}-warm`);
-  await driveChatStreams(url, users, 100, 15, `${label}-warm-top`);
+  await driveChatStreams(url, users, 10, { settleSeconds: 2, windowSeconds: 0, windows: 0 }, `${label}-warm`);
+  await driveChatStreams(url, users, 100, { settleSeconds: 15, windowSeconds: 0, windows: 0 }, `${label}-warm-top`);
 }
 
 /** Streams that did not end well: another status, no `done`, or an `error` event. */
