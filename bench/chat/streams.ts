@@ -99,14 +99,7 @@ export async function driveChatStreams(
       users.slice(0, concurrency).map(async (user, index) => {
         const client = engineClient(url, user.token, recorder);
         for (let turn = 0; preciseNow() < end; turn += 1) {
-          const key = `${label}-u${index}-${turn}`;
-          const result = await client.stream(
-            STREAM_ROUTE,
-            `/ai/sessions/${user.sessionId}/chat/stream`,
-            { message: `Explain photosynthesis briefly [load:${key}]` },
-            "session",
-          );
-          streams.push(streamSample("session", key, result));
+          streams.push(await streamOnce(client, user, `${label}-u${index}-${turn}`));
         }
       }),
     );
@@ -145,17 +138,25 @@ export async function driveBurst(
 ): Promise<StreamSample[]> {
   const recorder = new LoadRecorder();
   return Promise.all(
-    users.slice(0, concurrency).map(async (user, index) => {
-      const key = `${label}-u${index}`;
-      const result = await engineClient(url, user.token, recorder).stream(
-        STREAM_ROUTE,
-        `/ai/sessions/${user.sessionId}/chat/stream`,
-        { message: `Explain photosynthesis briefly [load:${key}]` },
-        "session",
-      );
-      return streamSample("session", key, result);
-    }),
+    users
+      .slice(0, concurrency)
+      .map((user, index) => streamOnce(engineClient(url, user.token, recorder), user, `${label}-u${index}`)),
   );
+}
+
+/** One chat stream of `user`'s session, read to its end; `key` lets the run match the stub's timing of it. */
+async function streamOnce(
+  client: ReturnType<typeof engineClient>,
+  user: BenchUser,
+  key: string,
+): Promise<StreamSample> {
+  const result = await client.stream(
+    STREAM_ROUTE,
+    `/ai/sessions/${user.sessionId}/chat/stream`,
+    { message: `Explain photosynthesis briefly [load:${key}]` },
+    "session",
+  );
+  return streamSample("session", key, result);
 }
 
 /**
